@@ -1,0 +1,93 @@
+"""The built-in offline analyst: deterministic keyword classification, draft as answer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator, Mapping
+
+from netra.agents.llm import WritingBrief
+
+_WORD = re.compile(r"[a-z0-9]+")
+# Longest first, so "ations" wins over "s".
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s")
+_MIN_STEM = 3
+_CHUNK_CHARS = 80
+
+# A word list reads better as prose than as 130 quoted strings.
+_STOP_TEXT = """a about above after again all am an and any are as at be been before being below
+between both but by can could did do does doing down during each few for from further had
+has have having he her here hers him his how i if in into is it its itself just me more most
+my no nor not now of off on once only or other our ours out over own same she should so some
+such than that the their theirs them then there these they this those through to too under
+until up very was we were what when where which while who whom why will with would you your
+yours e g eg etc words word signal signals"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+
+
+def stem(word: str) -> str:
+    """A crude stem, enough that "caching", "cached" and "cache" meet."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > _MIN_STEM and word[-1] in "ey":
+        word = word[:-1]
+    return word
+
+
+def keywords(text: str) -> set[str]:
+    """The stems of the words in `text` that carry meaning."""
+    return {stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS}
+
+
+def classify_by_keywords(question: str, labels: Mapping[str, str]) -> str:
+    """The label whose description shares the most keywords with the question.
+
+    Ties (including no overlap at all) go to the earliest label, so callers list a
+    sensible default first.
+    """
+    if not labels:
+        raise ValueError("classify needs at least one label")
+    asked = keywords(question)
+    best_label, best_score = "", -1
+    for label, description in labels.items():
+        score = len(asked & keywords(description))
+        if score > best_score:
+            best_label, best_score = label, score
+    return best_label
+
+
+def _split_line(line: str) -> Iterator[str]:
+    if len(line) <= _CHUNK_CHARS:
+        yield line
+        return
+    piece = ""
+    for match in re.finditer(r"\s*\S+\s*|\s+", line):
+        if piece and len(piece) + len(match.group()) > _CHUNK_CHARS:
+            yield piece
+            piece = ""
+        piece += match.group()
+    if piece:
+        yield piece
+
+
+def split_into_chunks(text: str) -> Iterator[str]:
+    """Natural streaming chunks (lines, long lines at word boundaries); they join to `text`."""
+    for line in text.splitlines(keepends=True):
+        yield from _split_line(line)
+
+
+class OfflineAnalyst:
+    """The default model: no network, same answer for the same input."""
+
+    name = "offline"
+
+    async def classify(self, question: str, labels: Mapping[str, str]) -> str:
+        return classify_by_keywords(question, labels)
+
+    async def write(self, brief: WritingBrief) -> AsyncIterator[str]:
+        for chunk in split_into_chunks(brief.draft):
+            yield chunk
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,110 @@
+"""create_app(settings): routers, middleware, error mapping and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from netra import __version__, metrics, startup
+from netra.auth.routes import router as auth_router
+from netra.chat.routes import router as chat_router
+from netra.components import Components
+from netra.errors import NetraError
+from netra.health import router as health_router
+from netra.realtime.routes import router as realtime_router
+from netra.settings import Settings
+from netra.telemetry.routes import router as datasets_router
+from netra.web.routes import router as web_router
+
+log = logging.getLogger("netra")
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "bad_request", 409: "conflict", 413: "too_large", 422: "validation_error",
+              429: "rate_limited", 503: "unavailable"}
+
+
+def _envelope(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}},
+                        status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NetraError)
+    async def netra_error(_: Request, error: NetraError) -> JSONResponse:
+        if error.status >= 500:
+            log.error("%s: %s", error.code, error.message)
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        details = [{"loc": list(e["loc"]), "message": e["msg"]} for e in error.errors()]
+        first = details[0] if details else {"loc": [], "message": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        return _envelope(422, "validation_error", f"{where}: {first['message']}", details=details)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(error.status_code, "bad_request")
+        return JSONResponse({"error": {"code": code, "message": str(error.detail)}},
+                            status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error")  # logged once here, loudly; never sent to the client
+        return _envelope(500, "internal_error", "internal error; it has been logged")
+
+
+class HttpMetrics:
+    """Counts and times HTTP requests by route template (not raw path: bounded labels)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [500]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(scope["method"], route, str(status[0])).inc()
+            metrics.HTTP_SECONDS.labels(scope["method"], route).observe(
+                time.perf_counter() - started)
+
+
+def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
+    """The ASGI app. With `components` given (netra serve) start-up already ran."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        parts = components or await startup.start(settings)
+        app.state.components = parts
+        try:
+            yield
+        finally:
+            await startup.stop(parts)
+
+    app = FastAPI(title="Netra Apex", version=__version__, lifespan=lifespan,
+                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    _install_error_handlers(app)
+    app.add_middleware(HttpMetrics)
+    for router in (health_router, auth_router, chat_router, datasets_router, realtime_router,
+                   web_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,49 @@
+"""Who is calling: `CurrentUser` (access token) and `IngestUser` (access token or API key)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from netra.auth import service as auth_service
+from netra.auth.models import User
+from netra.auth.tokens import is_api_key
+from netra.deps import AppComponents, DbSession
+from netra.errors import Unauthorized
+
+# auto_error=False: a missing header must produce our error envelope, not FastAPI's.
+_bearer = HTTPBearer(auto_error=False, description="access token, or API key on ingestion")
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized(
+            "missing bearer token (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return credentials.credentials
+
+
+async def current_user(
+    session: DbSession, components: AppComponents, credentials: Credentials
+) -> User:
+    return await auth_service.user_from_access_token(
+        session, components.settings, _token(credentials)
+    )
+
+
+async def ingest_user(
+    session: DbSession, components: AppComponents, credentials: Credentials
+) -> User:
+    token = _token(credentials)
+    if is_api_key(token):
+        return await auth_service.user_from_api_key(session, token)
+    return await auth_service.user_from_access_token(session, components.settings, token)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+IngestUser = Annotated[User, Depends(ingest_user)]

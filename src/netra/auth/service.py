@@ -1,0 +1,266 @@
+"""Auth logic: sign-up, login, refresh-token rotation with reuse detection, API keys.
+
+No HTTP here and no commits: the caller (request dependency, CLI) owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netra.auth.models import ApiKey, RefreshToken, User
+from netra.auth.passwords import (
+    check_password_policy,
+    hash_password,
+    needs_rehash,
+    verify_against_dummy,
+    verify_password,
+)
+from netra.auth.tokens import (
+    InvalidToken,
+    create_access_token,
+    decode_access_token,
+    digest,
+    is_api_key,
+    new_api_key,
+    new_refresh_token,
+)
+from netra.db.base import new_id, utcnow
+from netra.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from netra.settings import Settings
+
+MAX_NAME_LENGTH = 200
+# One message for unknown email and wrong password: the answer must not reveal accounts.
+BAD_CREDENTIALS = "wrong email or password"
+BAD_REFRESH_TOKEN = "invalid, expired or revoked refresh token"
+# Recording every API-key use would make each ingestion request a write; a minute is
+# precise enough to tell a live key from a forgotten one.
+_LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class RefreshTokenReused(Unauthorized):
+    """A rotated refresh token came back: it was stolen or replayed."""
+
+    # The login's revocation must be committed even though the request fails.
+    keeps_changes = True
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _validated_email(email: str) -> str:
+    try:
+        return validate_email(normalize_email(email), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValidationFailed(f"invalid email: {error}") from None
+
+
+def _validated_name(name: str | None, fallback: str) -> str:
+    cleaned = (name or "").strip()
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise ValidationFailed(f"name must be at most {MAX_NAME_LENGTH} characters")
+    return cleaned or fallback
+
+
+async def _user_by_email(session: AsyncSession, email: str) -> User | None:
+    user: User | None = await session.scalar(select(User).where(User.email == email))
+    return user
+
+
+async def _issue_tokens(
+    session: AsyncSession, settings: Settings, user_id: str, login_id: str
+) -> TokenPair:
+    now = utcnow()
+    refresh_token = new_refresh_token()
+    session.add(
+        RefreshToken(
+            user_id=user_id,
+            login_id=login_id,
+            token_hash=digest(refresh_token),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
+        )
+    )
+    await session.flush()
+    access_token = create_access_token(settings, user_id, now=now)
+    return TokenPair(access_token, refresh_token, settings.access_token_ttl_s)
+
+
+async def signup(
+    session: AsyncSession, settings: Settings, *, email: str, password: str, name: str | None = None
+) -> tuple[User, TokenPair]:
+    """Create an account and start its first login. Conflict if the email is taken."""
+    address = _validated_email(email)
+    check_password_policy(password)
+    display_name = _validated_name(name, fallback=address.split("@")[0])
+    if await _user_by_email(session, address) is not None:
+        raise Conflict("an account with this email already exists")
+    user = User(email=address, name=display_name, password_hash=await hash_password(password))
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent sign-up with the same email won the race
+        raise Conflict("an account with this email already exists") from None
+    return user, await _issue_tokens(session, settings, user.id, login_id=new_id())
+
+
+async def login(
+    session: AsyncSession, settings: Settings, *, email: str, password: str
+) -> tuple[User, TokenPair]:
+    user = await _user_by_email(session, normalize_email(email))
+    if user is None:
+        await verify_against_dummy(password)  # same cost as a real check: no timing oracle
+        raise Unauthorized(BAD_CREDENTIALS)
+    if not await verify_password(user.password_hash, password):
+        raise Unauthorized(BAD_CREDENTIALS)
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+    return user, await _issue_tokens(session, settings, user.id, login_id=new_id())
+
+
+async def _revoke_login(session: AsyncSession, login_id: str, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.login_id == login_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def _refusal(session: AsyncSession, token_hash: str, now: datetime) -> Unauthorized:
+    """The 401 for a token that could not be claimed; a rotated one revokes its login."""
+    token = await session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == token_hash)
+        .execution_options(populate_existing=True)
+    )
+    if token is not None and token.rotated_at is not None:
+        await _revoke_login(session, token.login_id, now)
+        return RefreshTokenReused("refresh token reused; every token of this login is revoked")
+    return Unauthorized(BAD_REFRESH_TOKEN)
+
+
+async def refresh(
+    session: AsyncSession, settings: Settings, refresh_token: str
+) -> tuple[User, TokenPair]:
+    """Rotate: the presented token is spent and a new pair of the same login is issued."""
+    now = utcnow()
+    token_hash = digest(refresh_token)
+    # Claim with one conditional UPDATE rather than read-then-write: of two concurrent
+    # refreshes with the same token exactly one wins, on SQLite and PostgreSQL alike.
+    claimed = (
+        await session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.token_hash == token_hash,
+                RefreshToken.rotated_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+            .values(rotated_at=now)
+            .returning(RefreshToken.user_id, RefreshToken.login_id)
+        )
+    ).one_or_none()
+    if claimed is None:
+        raise await _refusal(session, token_hash, now)
+    user = await session.get(User, claimed.user_id)
+    if user is None:
+        raise Unauthorized(BAD_REFRESH_TOKEN)
+    return user, await _issue_tokens(session, settings, user.id, login_id=claimed.login_id)
+
+
+async def logout(session: AsyncSession, refresh_token: str) -> None:
+    """Revoke the whole login the token belongs to; an unknown token is a no-op."""
+    login_id = await session.scalar(
+        select(RefreshToken.login_id).where(RefreshToken.token_hash == digest(refresh_token))
+    )
+    if login_id is not None:
+        await _revoke_login(session, login_id, utcnow())
+
+
+async def user_from_access_token(session: AsyncSession, settings: Settings, token: str) -> User:
+    user = await session.get(User, decode_access_token(settings, token))
+    if user is None:  # deleted since the token was issued
+        raise InvalidToken()
+    return user
+
+
+async def user_from_api_key(session: AsyncSession, key: str) -> User:
+    if not is_api_key(key):
+        raise InvalidToken("invalid API key")
+    row = (
+        await session.execute(
+            select(ApiKey, User)
+            .join(User, User.id == ApiKey.user_id)
+            .where(ApiKey.key_hash == digest(key))
+        )
+    ).one_or_none()
+    if row is None:
+        raise InvalidToken("invalid API key")
+    api_key, user = row._tuple()
+    now = utcnow()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= _LAST_USED_PRECISION:
+        api_key.last_used_at = now
+    return user
+
+
+async def create_api_key(session: AsyncSession, user_id: str, name: str) -> tuple[ApiKey, str]:
+    """A new key; the plain key is returned only here (only its digest is stored)."""
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > MAX_NAME_LENGTH:
+        raise ValidationFailed(f"API key name must be 1 to {MAX_NAME_LENGTH} characters")
+    key = new_api_key()
+    api_key = ApiKey(user_id=user_id, name=cleaned, key_hash=digest(key), created_at=utcnow())
+    session.add(api_key)
+    await session.flush()
+    return api_key, key
+
+
+async def list_api_keys(session: AsyncSession, user_id: str) -> list[ApiKey]:
+    rows = await session.scalars(
+        select(ApiKey)
+        .where(ApiKey.user_id == user_id)
+        .order_by(ApiKey.created_at.desc(), ApiKey.id)
+    )
+    return list(rows)
+
+
+async def delete_api_key(session: AsyncSession, user_id: str, key_id: str) -> None:
+    api_key = await session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id)
+    )
+    if api_key is None:  # another user's key is indistinguishable from a missing one
+        raise NotFound("API key not found")
+    await session.delete(api_key)
+    await session.flush()
+
+
+async def ensure_user(session: AsyncSession, *, email: str, password: str, name: str) -> User:
+    """The account exists with exactly these credentials (the demo login).
+
+    The address comes from the operator's settings, not a visitor, so it is only
+    normalised: the default demo address uses the special-use `.local` domain that
+    strict email validation refuses.
+    """
+    address = normalize_email(email)
+    check_password_policy(password)
+    user = await _user_by_email(session, address)
+    if user is None:
+        user = User(email=address, name=name, password_hash=await hash_password(password))
+        session.add(user)
+        await session.flush()
+    elif not await verify_password(user.password_hash, password):
+        user.password_hash = await hash_password(password)  # settings changed the password
+    return user

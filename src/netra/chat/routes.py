@@ -1,0 +1,94 @@
+"""Threads, messages and runs over REST (PROTOCOL.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from netra.auth.deps import CurrentUser
+from netra.chat import conversation
+from netra.chat import service as chat_service
+from netra.chat.schemas import (
+    MessageAccepted,
+    MessageCreate,
+    Message,
+    Run,
+    Thread,
+    ThreadCreate,
+    ThreadUpdate,
+)
+from netra.deps import AppComponents, DbSession
+
+router = APIRouter(prefix="/api")
+
+
+@router.post("/threads", status_code=201)
+async def create_thread(body: ThreadCreate, user: CurrentUser, session: DbSession) -> Thread:
+    """Start a new conversation."""
+    return Thread.of(await chat_service.create_thread(session, user.id, body.title))
+
+
+@router.get("/threads")
+async def list_threads(user: CurrentUser, session: DbSession) -> list[Thread]:
+    """The caller's threads, newest first."""
+    return [Thread.of(t) for t in await chat_service.list_threads(session, user.id)]
+
+
+@router.get("/threads/{thread_id}")
+async def get_thread(thread_id: str, user: CurrentUser, session: DbSession) -> Thread:
+    """One thread."""
+    return Thread.of(await chat_service.get_thread(session, user.id, thread_id))
+
+
+@router.patch("/threads/{thread_id}")
+async def rename_thread(
+    thread_id: str, body: ThreadUpdate, user: CurrentUser, session: DbSession
+) -> Thread:
+    """Rename a thread."""
+    return Thread.of(await chat_service.rename_thread(session, user.id, thread_id, body.title))
+
+
+@router.delete("/threads/{thread_id}", status_code=204)
+async def delete_thread(thread_id: str, user: CurrentUser, session: DbSession) -> Response:
+    """Delete a thread with its messages and runs."""
+    await chat_service.delete_thread(session, user.id, thread_id)
+    return Response(status_code=204)
+
+
+@router.get("/threads/{thread_id}/messages")
+async def list_messages(thread_id: str, user: CurrentUser, session: DbSession) -> list[Message]:
+    """The thread's messages, oldest first."""
+    return [Message.of(m) for m in await chat_service.list_messages(session, user.id, thread_id)]
+
+
+@router.post("/threads/{thread_id}/messages", status_code=202)
+async def post_message(
+    thread_id: str, body: MessageCreate, user: CurrentUser, components: AppComponents
+) -> MessageAccepted:
+    """Send a message; starts a run whose events stream over the WebSocket."""
+    accepted = await conversation.send_message(
+        components, user.id, thread_id=thread_id, content=body.content,
+        dataset_id=body.dataset_id, client_msg_id=body.client_msg_id,
+    )
+    return MessageAccepted(message=Message.of(accepted.message), run=Run.of(accepted.run))
+
+
+@router.get("/runs/{run_id}")
+async def get_run(run_id: str, user: CurrentUser, session: DbSession) -> Run:
+    """A run's status."""
+    return Run.of(await chat_service.get_run(session, user.id, run_id))
+
+
+@router.get("/runs/{run_id}/events")
+async def run_events(
+    run_id: str, user: CurrentUser, session: DbSession, after_seq: int = Query(0, ge=0)
+) -> list[dict[str, Any]]:
+    """The run's stored events with seq > after_seq, in order."""
+    return await chat_service.run_events(session, user.id, run_id, after_seq)
+
+
+@router.post("/runs/{run_id}/cancel", status_code=202)
+async def cancel_run(run_id: str, user: CurrentUser, components: AppComponents) -> Run:
+    """Cancel a run; it ends with run_cancelled."""
+    return Run.of(await conversation.cancel_run(components, user.id, run_id))

@@ -1,0 +1,146 @@
+"""The `netra` command: serve, ask, demo, migrate, check-config."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from netra.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Netra Apex: find and fix what your LLM traffic costs.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        err.print(f"[bold red]netra:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+async def _started(settings: Settings) -> Any:
+    from netra import startup
+
+    try:
+        return await startup.start(settings)
+    except startup.StartupError as error:
+        err.print(f"[bold red]netra:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(host: str | None = typer.Option(None, help="default NETRA_HOST"),
+          port: int | None = typer.Option(None, help="default NETRA_PORT")) -> None:
+    """Serve the API, the WebSocket and the web app (runs execute in-process)."""
+    import uvicorn
+
+    from netra.app import create_app
+
+    settings = _settings()
+    _logging(settings)
+
+    async def run() -> None:
+        components = await _started(settings)
+        config = uvicorn.Config(
+            create_app(settings, components), host=host or settings.host,
+            port=settings.port if port is None else port, log_level=settings.log_level.lower(),
+            ws_max_size=16 * settings.max_frame_bytes, ws_ping_interval=settings.ws_ping_interval_s,
+            ws_ping_timeout=settings.ws_ping_interval_s, proxy_headers=True, lifespan="on",
+        )
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(run())
+
+
+@app.command("check-config")
+def check_config() -> None:
+    """Validate every NETRA_ setting; exit non-zero listing every problem."""
+    settings = _settings()
+    console.print(f"configuration OK (env={settings.env}, database="
+                  f"{'PostgreSQL' if settings.database_url else 'SQLite'}, "
+                  f"event bus={'Redis' if settings.redis_url else 'in-process'}, "
+                  f"language model={settings.llm_provider})")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest migration."""
+    from netra.db import Database
+
+    settings = _settings()
+
+    async def run() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            await db.migrate()
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    console.print("database migrated")
+
+
+@app.command()
+def demo(rows: int = typer.Option(20000, min=100, max=10_000_000),
+         seed: int = typer.Option(42)) -> None:
+    """Create the demo login with a demo dataset (idempotent) and print how to log in."""
+    from netra.cli_support import ensure_demo
+
+    settings = _settings()
+
+    async def run() -> None:
+        from netra import startup
+
+        components = await _started(settings)
+        try:
+            dataset = await ensure_demo(components, rows=rows, seed=seed)
+        finally:
+            await startup.stop(components)
+        console.print(f"demo dataset [bold]{dataset.name}[/]: {dataset.rows:,} requests, "
+                      f"${dataset.total_cost_usd:,.2f}")
+
+    asyncio.run(run())
+    console.print(f"open http://{settings.host}:{settings.port}/ and log in as "
+                  f"[bold]{settings.demo_email}[/] / [bold]{settings.demo_password}[/]")
+
+
+@app.command()
+def ask(question: str, dataset: str | None = typer.Option(None, help="dataset id"),
+        as_json: bool = typer.Option(False, "--json", help="print raw events as JSON lines")) -> None:
+    """Ask the agents a question in-process (as the demo user); shows the live events."""
+    from netra.cli_support import ask_in_process
+
+    settings = _settings()
+
+    async def run() -> int:
+        from netra import startup
+
+        components = await _started(settings)
+        try:
+            return await ask_in_process(components, question, dataset, console, as_json)
+        finally:
+            await startup.stop(components)
+
+    code = asyncio.run(run())
+    raise typer.Exit(code)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

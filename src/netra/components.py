@@ -1,0 +1,33 @@
+"""The running application's parts, built once by start-up and shared by every request.
+
+Each extension point is one Protocol with an implementation chosen from settings at
+start-up (never a scattered `if redis:`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from netra.db import Database
+from netra.settings import Settings
+
+if TYPE_CHECKING:
+    from netra.agents.executor import RunExecutor
+    from netra.agents.llm import LanguageModel
+    from netra.auth.tickets import TicketStore
+    from netra.realtime.bus import EventBus
+    from netra.realtime.hub import ConnectionHub
+    from netra.telemetry.store import AnalyticsStore
+
+
+@dataclass
+class Components:
+    settings: Settings
+    db: Database
+    tickets: TicketStore
+    bus: EventBus
+    hub: ConnectionHub
+    analytics: AnalyticsStore
+    llm: LanguageModel
+    executor: RunExecutor

@@ -1,0 +1,8 @@
+"""Imports every domain's tables so Alembic and create_all see the whole schema."""
+
+from netra.auth import models as auth_models
+from netra.chat import models as chat_models
+from netra.realtime import models as realtime_models
+from netra.telemetry import models as telemetry_models
+
+__all__ = ["auth_models", "chat_models", "realtime_models", "telemetry_models"]

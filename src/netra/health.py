@@ -1,0 +1,52 @@
+"""Liveness, readiness (every dependency, with its latency) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from netra.deps import AppComponents
+from netra.metrics import REGISTRY
+
+router = APIRouter()
+CHECK_TIMEOUT_S = 2.0
+
+
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+async def _check(ping: Callable[[], Awaitable[float]]) -> dict[str, Any]:
+    try:
+        latency = await asyncio.wait_for(ping(), CHECK_TIMEOUT_S)
+    except TimeoutError:
+        return {"ok": False, "latency_ms": None, "error": f"no answer within {CHECK_TIMEOUT_S:g} s"}
+    except Exception as error:
+        return {"ok": False, "latency_ms": None, "error": f"{type(error).__name__}: {error}"}
+    return {"ok": True, "latency_ms": round(latency, 2)}
+
+
+@router.get("/health/ready")
+async def ready(components: AppComponents) -> JSONResponse:
+    """Every dependency answers (200) or not (503), with per-dependency latency."""
+    names = ["database", "tickets", "event_bus", "analytics"]
+    pings = [components.db.ping, components.tickets.ping, components.bus.ping,
+             components.analytics.ping]
+    results = await asyncio.gather(*(_check(p) for p in pings))
+    checks = dict(zip(names, results, strict=True))
+    ok = all(c["ok"] for c in checks.values())
+    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
+                        status_code=200 if ok else 503)
+
+
+@router.get("/metrics")
+async def metrics() -> Response:
+    """Prometheus text format."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

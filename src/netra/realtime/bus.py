@@ -1,0 +1,53 @@
+"""The event bus: how a run's events reach every server instance holding its user's sockets.
+
+One Protocol, two implementations chosen from settings: in-process (one machine) and
+Redis pub/sub (many). The database is the durable log; the bus only carries live
+traffic, so a message it loses is refilled from the log by the connection's gap check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from netra.settings import Settings
+
+# Called with (user_id, message) for every message published by any instance.
+Receiver = Callable[[str, dict[str, Any]], None]
+
+
+class EventBus(Protocol):
+    name: str
+
+    async def start(self, receiver: Receiver) -> None: ...
+    async def publish(self, user_id: str, message: dict[str, Any]) -> None: ...
+    async def ping(self) -> float: ...
+    async def close(self) -> None: ...
+
+
+class InProcessEventBus:
+    name = "in-process"
+
+    def __init__(self) -> None:
+        self._receiver: Receiver | None = None
+
+    async def start(self, receiver: Receiver) -> None:
+        self._receiver = receiver
+
+    async def publish(self, user_id: str, message: dict[str, Any]) -> None:
+        if self._receiver is not None:
+            self._receiver(user_id, message)
+
+    async def ping(self) -> float:
+        return 0.0
+
+    async def close(self) -> None:
+        self._receiver = None
+
+
+def create_event_bus(settings: Settings) -> EventBus:
+    if settings.redis_url:
+        from netra.realtime.redis_bus import RedisEventBus
+
+        return RedisEventBus(settings.redis_url)
+    return InProcessEventBus()

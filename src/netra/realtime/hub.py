@@ -1,0 +1,171 @@
+"""The one connection hub: which sockets each user holds, and per-socket ordered delivery.
+
+Every socket has one bounded send queue and one writer task. The writer tracks, per
+run, the contiguous range of `seq` it has sent, so that:
+- a duplicate (live copy of a replayed event, a bus redelivery) is dropped;
+- a gap (an event lost by the bus, or a socket that joined late) is refilled from the
+  stored log before the newer event goes out;
+- `resume` replays exactly what the client lacks.
+A client that cannot keep up is closed with 1013 (never buffered without bound).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from netra import metrics
+from netra.realtime.events import Event
+
+log = logging.getLogger(__name__)
+
+# Loads stored events of a run with after < seq < before (before=None: no upper bound).
+EventLoader = Callable[[str, int, int | None], Awaitable[list[Event]]]
+TRY_AGAIN_LATER = 1013
+
+
+class Socket(Protocol):
+    async def send_text(self, data: str) -> None: ...
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+@dataclass
+class _Sent:
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
+class _Resume:
+    run_id: str
+    after_seq: int
+
+
+class Connection:
+    def __init__(self, socket: Socket, user_id: str, queue_size: int, load: EventLoader) -> None:
+        self.id = secrets.token_hex(8)
+        self.user_id = user_id
+        self._socket = socket
+        self._load = load
+        self._queue: asyncio.Queue[Event | _Resume | None] = asyncio.Queue(queue_size)
+        self._sent: dict[str, _Sent] = {}
+        self.closed = asyncio.Event()
+
+    def offer(self, item: Event | _Resume) -> None:
+        """Queue an item for the writer; a full queue means the client is too slow."""
+        if self.closed.is_set():
+            return
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            log.warning("connection %s too slow: closing with 1013", self.id)
+            metrics.WS_SLOW_CLOSES.inc()
+            self.closed.set()
+            asyncio.get_running_loop().create_task(
+                self._socket.close(TRY_AGAIN_LATER, "too slow: reconnect and resume")
+            )
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self.offer(frame)
+
+    def resume(self, run_id: str, after_seq: int) -> None:
+        self.offer(_Resume(run_id, after_seq))
+
+    def stop(self) -> None:
+        self.closed.set()
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+
+    async def write_forever(self) -> None:
+        """The only coroutine that writes to this socket, so frames never interleave."""
+        try:
+            while not self.closed.is_set():
+                item = await self._queue.get()
+                if item is None:
+                    return
+                if isinstance(item, _Resume):
+                    await self._replay(item)
+                elif "seq" in item and "run_id" in item:
+                    await self._deliver(item)
+                else:
+                    await self._write(item)
+        except Exception as error:  # a dead peer: the reader side notices and cleans up
+            log.debug("connection %s writer stopped: %s", self.id, error)
+        finally:
+            self.closed.set()
+
+    async def _deliver(self, event: Event) -> None:
+        run_id, seq = event["run_id"], event["seq"]
+        sent = self._sent.get(run_id)
+        if sent is None:
+            self._sent[run_id] = _Sent(seq, seq)
+            await self._write(event, live=True)
+            return
+        if seq <= sent.last:
+            return  # already delivered, or older than what this socket asked for
+        if seq > sent.last + 1:
+            for missing in await self._load(run_id, sent.last, seq):
+                await self._write(missing)
+            metrics.EVENT_GAPS_FILLED.inc()
+        sent.last = seq
+        await self._write(event, live=True)
+
+    async def _replay(self, resume: _Resume) -> None:
+        sent = self._sent.get(resume.run_id)
+        last = resume.after_seq
+        for event in await self._load(resume.run_id, resume.after_seq, None):
+            last = max(last, event["seq"])
+            if sent is not None and sent.first <= event["seq"] <= sent.last:
+                continue
+            await self._write(event)
+        first = resume.after_seq + 1
+        if sent is not None:
+            first, last = min(first, sent.first), max(last, sent.last)
+        self._sent[resume.run_id] = _Sent(first, last)
+
+    async def _write(self, frame: dict[str, Any], *, live: bool = False) -> None:
+        await self._socket.send_text(json.dumps(frame, separators=(",", ":")))
+        if live and "ts" in frame:
+            created = datetime.fromisoformat(frame["ts"].replace("Z", "+00:00"))
+            metrics.EVENT_DELIVERY_SECONDS.observe(
+                max(0.0, (datetime.now(UTC) - created).total_seconds())
+            )
+
+
+class ConnectionHub:
+    """Holds every open socket of this instance, by user."""
+
+    def __init__(self) -> None:
+        self._by_user: dict[str, set[Connection]] = {}
+
+    def add(self, connection: Connection) -> None:
+        self._by_user.setdefault(connection.user_id, set()).add(connection)
+        metrics.OPEN_WEBSOCKETS.inc()
+
+    def remove(self, connection: Connection) -> None:
+        connections = self._by_user.get(connection.user_id)
+        if connections and connection in connections:
+            connections.discard(connection)
+            metrics.OPEN_WEBSOCKETS.dec()
+            if not connections:
+                del self._by_user[connection.user_id]
+
+    def deliver(self, user_id: str, event: Event) -> None:
+        """Fan an event out to every socket of its user (and no one else's)."""
+        for connection in list(self._by_user.get(user_id, ())):
+            connection.offer(event)
+
+    def count(self) -> int:
+        return sum(len(c) for c in self._by_user.values())
+
+    async def close_all(self) -> None:
+        for connections in list(self._by_user.values()):
+            for connection in list(connections):
+                connection.stop()

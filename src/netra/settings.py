@@ -1,0 +1,133 @@
+"""The one Settings object: every knob is an environment variable with the NETRA_ prefix.
+
+Nothing else in the package reads os.environ. `load_settings()` turns every problem
+(parse errors and production rules alike) into one `SettingsError` listing them all, so
+an operator fixes a broken deploy in one pass instead of one restart per typo.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Used only outside production; production refuses to start with it.
+DEVELOPMENT_SECRET = "netra-development-secret-do-not-use-in-production!"
+MIN_SECRET_BYTES = 32
+
+
+class SettingsError(Exception):
+    """Every configuration problem at once, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NETRA_", extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./var")
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default SQLite file in DATA_DIR"
+    )
+    redis_url: str | None = Field(
+        default=None, description="redis://…; enables Redis event fan-out and tickets"
+    )
+    analytics_url: str | None = Field(
+        default=None, description="clickhouse://…; default DuckDB file in DATA_DIR"
+    )
+
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    access_token_ttl_s: int = Field(default=900, ge=30)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=300)
+    ws_ticket_ttl_s: int = Field(default=30, ge=1)
+    ws_ping_interval_s: float = Field(default=25.0, gt=0)
+    ws_send_queue: int = Field(default=1024, ge=16)
+    max_active_runs_per_user: int = Field(default=5, ge=1)
+    max_concurrent_runs: int = Field(default=64, ge=1)
+    run_timeout_s: float = Field(default=120.0, gt=0)
+    max_message_bytes: int = Field(default=16 * 1024, ge=1)
+    max_frame_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    startup_phase_timeout_s: float = Field(default=8.0, gt=0)
+    login_attempts_per_minute: int = Field(default=20, ge=1)
+
+    demo_email: str = "demo@netra.local"
+    demo_password: str = "demo-password"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "netra.db"
+
+    @property
+    def analytics_path(self) -> Path:
+        return self.data_dir / "analytics.duckdb"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+    @property
+    def llm_provider(self) -> Literal["offline", "openai"]:
+        return "openai" if self.llm_base_url else "offline"
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Rules that only bite in production, where a weak default would be a breach."""
+    problems: list[str] = []
+    if settings.env != "production":
+        return problems
+    secret = settings.secret_key.get_secret_value()
+    if not secret or secret == DEVELOPMENT_SECRET:
+        problems.append("NETRA_SECRET_KEY: missing or the development default; set a random value")
+    elif len(secret.encode()) < MIN_SECRET_BYTES:
+        problems.append(
+            f"NETRA_SECRET_KEY: too short ({len(secret.encode())} bytes, need ≥ {MIN_SECRET_BYTES})"
+        )
+    if settings.llm_base_url and not settings.llm_api_key:
+        problems.append("NETRA_LLM_API_KEY: required when NETRA_LLM_BASE_URL is set")
+    return problems
+
+
+def _describe(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        name = "NETRA_" + "_".join(str(p) for p in item["loc"]).upper()
+        shown = "" if "SECRET" in name or "KEY" in name else f" (got {item.get('input')!r})"
+        problems.append(f"{name}: {item['msg']}{shown}")
+    return problems
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; raise one SettingsError that lists every problem."""
+    problems: list[str] = []
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = _describe(error)
+        # Re-read with the broken fields at their defaults so the production rules can
+        # still be checked: the operator gets every problem in one report.
+        broken = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+        defaults = {name: Settings.model_fields[name].default for name in broken}
+        try:
+            settings = Settings(**{**overrides, **defaults})  # type: ignore[arg-type]
+        except ValidationError:
+            raise SettingsError(problems) from None
+    problems += production_problems(settings)
+    if problems:
+        raise SettingsError(problems)
+    return settings

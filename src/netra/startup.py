@@ -1,0 +1,120 @@
+"""Ordered start-up: settings → database + migrations → event bus → analytics store → agents.
+
+Each phase is logged with its duration and bounded by `startup_phase_timeout_s`, so a
+dependency that hangs fails the start within seconds with one line naming the phase, the
+dependency and the cause, instead of a silent hang or a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import make_url
+
+from netra.agents.executor import InProcessRunExecutor
+from netra.agents.llm import create_language_model
+from netra.agents.team import AgentTeam
+from netra.auth.tickets import create_ticket_store
+from netra.components import Components
+from netra.db import Database
+from netra.realtime.bus import create_event_bus
+from netra.realtime.hub import ConnectionHub
+from netra.settings import Settings
+from netra.telemetry.store import create_analytics_store
+
+log = logging.getLogger("netra.startup")
+T = TypeVar("T")
+
+
+class StartupError(Exception):
+    def __init__(self, phase: str, dependency: str, cause: str) -> None:
+        self.phase, self.dependency, self.cause = phase, dependency, cause
+        super().__init__(f"start-up failed in phase '{phase}' ({dependency}): {cause}")
+
+
+def _redact(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def _phase(settings: Settings, name: str, dependency: str, work: Awaitable[T]) -> T:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(settings.startup_phase_timeout_s):
+            result = await work
+    except TimeoutError:
+        raise StartupError(name, dependency, f"no answer within "
+                           f"{settings.startup_phase_timeout_s:g} s") from None
+    except Exception as error:
+        cause = f"{type(error).__name__}: {error}".strip().splitlines()[0]
+        raise StartupError(name, dependency, cause) from error
+    log.info("start-up phase %-22s ready in %6.1f ms (%s)", name,
+             (time.perf_counter() - started) * 1000, dependency)
+    return result
+
+
+async def start(settings: Settings) -> Components:
+    """Build every part in order; on failure close what was opened and raise StartupError."""
+    opened: list[Any] = []
+    try:
+        await _phase(settings, "settings", f"env={settings.env}", asyncio.sleep(0))
+        db = Database(settings.resolved_database_url)
+        opened.append(db)
+        await _phase(settings, "database + migrations", _redact(db.url.render_as_string()),
+                     db.migrate())
+        tickets = create_ticket_store(settings)
+        opened.append(tickets)
+        bus = create_event_bus(settings)
+        opened.append(bus)
+        hub = ConnectionHub()
+        bus_target = _redact(settings.redis_url) if settings.redis_url else bus.name
+        await _phase(settings, "event bus", bus_target, _start_bus(bus, tickets))
+        analytics = create_analytics_store(settings)
+        opened.append(analytics)
+        await _phase(settings, "analytics store", analytics.name, analytics.open())
+        llm = create_language_model(settings)
+        opened.append(llm)
+        executor = InProcessRunExecutor(settings, db, bus, AgentTeam(analytics, llm))
+        components = Components(settings=settings, db=db, tickets=tickets, bus=bus, hub=hub,
+                                analytics=analytics, llm=llm, executor=executor)
+        recovered = await _phase(settings, "agents", llm.name, _start_agents(components))
+        if recovered:
+            log.warning("ended %d run(s) interrupted by a previous stop", recovered)
+        return components
+    except BaseException:
+        for part in reversed(opened):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(part.close(), timeout=2)
+        raise
+
+
+async def _start_bus(bus: Any, tickets: Any) -> None:
+    await tickets.ping()
+    await bus.ping()
+
+
+async def _start_agents(components: Components) -> int:
+    def receive(user_id: str, message: dict[str, Any]) -> None:
+        if "seq" in message:
+            components.hub.deliver(user_id, message)
+        else:
+            components.executor.on_control(message)
+
+    await components.bus.start(receive)
+    return await components.executor.recover_interrupted()
+
+
+async def stop(components: Components) -> None:
+    """Reverse order: stop taking work, end runs visibly, then close the stores."""
+    await components.hub.close_all()
+    for closing in (components.executor.close(), components.bus.close(),
+                    components.tickets.close(), components.llm.close(),
+                    components.analytics.close(), components.db.close()):
+        try:
+            await asyncio.wait_for(closing, timeout=5)
+        except Exception:
+            log.exception("shutdown step failed")

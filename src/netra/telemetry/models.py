@@ -1,0 +1,27 @@
+"""The dataset catalogue lives in the relational database; its rows live in the
+analytics store (DuckDB or ClickHouse), keyed by dataset id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from netra.db.base import Base, UTCDateTime, new_id, utcnow
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    __table_args__ = (Index("ix_datasets_user_created", "user_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(40))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_rows: Mapped[int] = mapped_column(Integer, default=0)
+    first_ts: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_ts: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    total_cost_usd: Mapped[float] = mapped_column(Numeric(18, 6, asdecimal=False), default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
