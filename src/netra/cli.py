@@ -12,8 +12,11 @@ from rich.console import Console
 
 from netra.settings import Settings, SettingsError, load_settings
 
-app = typer.Typer(help="Netra Apex: find and fix what your LLM traffic costs.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Netra Apex: find and fix what your LLM traffic costs.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -27,8 +30,9 @@ def _settings() -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
 
 
 async def _started(settings: Settings) -> Any:
@@ -42,8 +46,10 @@ async def _started(settings: Settings) -> Any:
 
 
 @app.command()
-def serve(host: str | None = typer.Option(None, help="default NETRA_HOST"),
-          port: int | None = typer.Option(None, help="default NETRA_PORT")) -> None:
+def serve(
+    host: str | None = typer.Option(None, help="default NETRA_HOST"),
+    port: int | None = typer.Option(None, help="default NETRA_PORT"),
+) -> None:
     """Serve the API, the WebSocket and the web app (runs execute in-process)."""
     import uvicorn
 
@@ -55,10 +61,15 @@ def serve(host: str | None = typer.Option(None, help="default NETRA_HOST"),
     async def run() -> None:
         components = await _started(settings)
         config = uvicorn.Config(
-            create_app(settings, components), host=host or settings.host,
-            port=settings.port if port is None else port, log_level=settings.log_level.lower(),
-            ws_max_size=16 * settings.max_frame_bytes, ws_ping_interval=settings.ws_ping_interval_s,
-            ws_ping_timeout=settings.ws_ping_interval_s, proxy_headers=True, lifespan="on",
+            create_app(settings, components),
+            host=host or settings.host,
+            port=settings.port if port is None else port,
+            log_level=settings.log_level.lower(),
+            ws_max_size=16 * settings.max_frame_bytes,
+            ws_ping_interval=settings.ws_ping_interval_s,
+            ws_ping_timeout=settings.ws_ping_interval_s,
+            proxy_headers=True,
+            lifespan="on",
         )
         await uvicorn.Server(config).serve()
 
@@ -69,10 +80,12 @@ def serve(host: str | None = typer.Option(None, help="default NETRA_HOST"),
 def check_config() -> None:
     """Validate every NETRA_ setting; exit non-zero listing every problem."""
     settings = _settings()
-    console.print(f"configuration OK (env={settings.env}, database="
-                  f"{'PostgreSQL' if settings.database_url else 'SQLite'}, "
-                  f"event bus={'Redis' if settings.redis_url else 'in-process'}, "
-                  f"language model={settings.llm_provider})")
+    console.print(
+        f"configuration OK (env={settings.env}, database="
+        f"{'PostgreSQL' if settings.database_url else 'SQLite'}, "
+        f"event bus={'Redis' if settings.redis_url else 'in-process'}, "
+        f"language model={settings.llm_provider})"
+    )
 
 
 @app.command()
@@ -94,8 +107,9 @@ def migrate() -> None:
 
 
 @app.command()
-def demo(rows: int = typer.Option(20000, min=100, max=10_000_000),
-         seed: int = typer.Option(42)) -> None:
+def demo(
+    rows: int = typer.Option(20000, min=100, max=10_000_000), seed: int = typer.Option(42)
+) -> None:
     """Create the demo login with a demo dataset (idempotent) and print how to log in."""
     from netra.cli_support import ensure_demo
 
@@ -109,17 +123,24 @@ def demo(rows: int = typer.Option(20000, min=100, max=10_000_000),
             dataset = await ensure_demo(components, rows=rows, seed=seed)
         finally:
             await startup.stop(components)
-        console.print(f"demo dataset [bold]{dataset.name}[/]: {dataset.rows:,} requests, "
-                      f"${dataset.total_cost_usd:,.2f}")
+        console.print(
+            f"demo dataset [bold]{dataset.name}[/]: {dataset.rows:,} requests, "
+            f"${dataset.total_cost_usd:,.2f}"
+        )
 
     asyncio.run(run())
-    console.print(f"open http://{settings.host}:{settings.port}/ and log in as "
-                  f"[bold]{settings.demo_email}[/] / [bold]{settings.demo_password}[/]")
+    console.print(
+        f"open http://{settings.host}:{settings.port}/ and log in as "
+        f"[bold]{settings.demo_email}[/] / [bold]{settings.demo_password}[/]"
+    )
 
 
 @app.command()
-def ask(question: str, dataset: str | None = typer.Option(None, help="dataset id"),
-        as_json: bool = typer.Option(False, "--json", help="print raw events as JSON lines")) -> None:
+def ask(
+    question: str,
+    dataset: str | None = typer.Option(None, help="dataset id"),
+    as_json: bool = typer.Option(False, "--json", help="print raw events as JSON lines"),
+) -> None:
     """Ask the agents a question in-process (as the demo user); shows the live events."""
     from netra.cli_support import ask_in_process
 

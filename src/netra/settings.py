@@ -124,7 +124,7 @@ def load_settings(**overrides: object) -> Settings:
         broken = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
         defaults = {name: Settings.model_fields[name].default for name in broken}
         try:
-            settings = Settings(**{**overrides, **defaults})  # type: ignore[arg-type]
+            settings = Settings(**{**overrides, **defaults})
         except ValidationError:
             raise SettingsError(problems) from None
     problems += production_problems(settings)

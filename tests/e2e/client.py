@@ -58,11 +58,14 @@ class User:
 
 async def signup(http: httpx.AsyncClient, ws_url: str, name: str = "user") -> User:
     email = f"{name}-{secrets.token_hex(4)}@example.com"
-    response = await http.post("/api/auth/signup",
-                               json={"email": email, "password": "correct horse", "name": name})
+    response = await http.post(
+        "/api/auth/signup", json={"email": email, "password": "correct horse", "name": name}
+    )
     assert response.status_code == 201, response.text
     body = response.json()
-    return User(http, ws_url, email, body["access_token"], body["refresh_token"], body["user"]["id"])
+    return User(
+        http, ws_url, email, body["access_token"], body["refresh_token"], body["user"]["id"]
+    )
 
 
 @dataclass
@@ -87,10 +90,21 @@ class Socket:
 
     async def ask(self, thread_id: str, content: str, **extra: Any) -> dict[str, Any]:
         client_msg_id = extra.pop("client_msg_id", secrets.token_hex(6))
-        await self.send({"type": "user_message", "thread_id": thread_id, "content": content,
-                         "client_msg_id": client_msg_id, **extra})
-        return await self.until(lambda f: f["type"] in ("message_accepted", "error")
-                                and f.get("client_msg_id") == client_msg_id)
+        await self.send(
+            {
+                "type": "user_message",
+                "thread_id": thread_id,
+                "content": content,
+                "client_msg_id": client_msg_id,
+                **extra,
+            }
+        )
+        return await self.until(
+            lambda f: (
+                f["type"] in ("message_accepted", "error")
+                and f.get("client_msg_id") == client_msg_id
+            )
+        )
 
     async def run_events(self, run_id: str, timeout: float = RUN_TIMEOUT_S) -> list[dict[str, Any]]:
         """Every event of the run this socket receives, up to and including the terminal one."""
@@ -103,7 +117,8 @@ class Socket:
 
 def is_terminal(event: dict[str, Any]) -> bool:
     return event.get("type") == "run_cancelled" or (
-        event.get("type") in TERMINAL and event.get("agent") == "supervisor")
+        event.get("type") in TERMINAL and event.get("agent") == "supervisor"
+    )
 
 
 def check_run_invariants(events: list[dict[str, Any]]) -> None:

@@ -54,15 +54,21 @@ def wait_ready(base_url: str, process: subprocess.Popen[bytes], log_path: Path) 
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, command: list[str] | None = None,
-                   **env: str) -> Iterator[Server]:
+def running_server(
+    data_dir: Path, command: list[str] | None = None, **env: str
+) -> Iterator[Server]:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = data_dir / "server.log"
     argv = (command or [sys.executable, "-m", "netra.cli"]) + ["serve", "--port", str(port)]
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(argv, env=server_env(data_dir, **env), stdout=log_file,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            argv,
+            env=server_env(data_dir, **env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=data_dir,
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             wait_ready(base, process, log_path)

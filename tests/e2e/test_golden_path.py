@@ -9,8 +9,13 @@ import httpx
 from tests.e2e.client import check_run_invariants, signup
 from tests.e2e.server import Server
 
-FIVE_KINDS = {"agent_started", "agent_thinking", "tool_executing", "tool_completed",
-              "agent_completed"}
+FIVE_KINDS = {
+    "agent_started",
+    "agent_thinking",
+    "tool_executing",
+    "tool_completed",
+    "agent_completed",
+}
 
 
 async def golden_path(http: httpx.AsyncClient, ws_url: str) -> None:
@@ -24,7 +29,7 @@ async def golden_path(http: httpx.AsyncClient, ws_url: str) -> None:
     await socket.close()
 
     check_run_invariants(events)
-    assert FIVE_KINDS <= {e["type"] for e in events}
+    assert {e["type"] for e in events} >= FIVE_KINDS
     agents = [e["agent"] for e in events if e["type"] == "agent_started"]
     assert agents == ["supervisor", "triage", "data", "optimization", "actions", "reporting"]
     final = events[-1]
@@ -32,8 +37,11 @@ async def golden_path(http: httpx.AsyncClient, ws_url: str) -> None:
     assert final["payload"]["report"]["dataset_id"] == dataset_id
 
     # The answer's headline figure is the overview tool's figure, not an invention.
-    overview = next(e for e in events if e["type"] == "tool_completed"
-                    and e["payload"]["tool"] == "dataset_overview")["payload"]["result"]
+    overview = next(
+        e
+        for e in events
+        if e["type"] == "tool_completed" and e["payload"]["tool"] == "dataset_overview"
+    )["payload"]["result"]
     monthly = f"${overview['monthly_spend_usd']:,.2f}"
     assert monthly in final["payload"]["content"]
     report = final["payload"]["report"]
@@ -70,7 +78,9 @@ async def test_rest_message_runs_the_same_pipeline(server: Server, http: httpx.A
     assert events[-1]["type"] == "agent_completed"
 
 
-async def test_user_without_data_gets_a_useful_answer(server: Server, http: httpx.AsyncClient) -> None:
+async def test_user_without_data_gets_a_useful_answer(
+    server: Server, http: httpx.AsyncClient
+) -> None:
     user = await signup(http, server.ws_url)
     thread_id = await user.thread()
     socket = await user.socket()
@@ -96,8 +106,12 @@ async def test_two_users_are_isolated(server: Server, http: httpx.AsyncClient) -
     await b_socket.send({"type": "ping"})
     await b_socket.until(lambda f: f["type"] == "pong")
     assert [f for f in b_socket.frames if f["type"] != "pong"] == []
-    for path in (f"/api/threads/{a_thread}", f"/api/threads/{a_thread}/messages",
-                 f"/api/runs/{accepted['run_id']}", f"/api/runs/{accepted['run_id']}/events"):
+    for path in (
+        f"/api/threads/{a_thread}",
+        f"/api/threads/{a_thread}/messages",
+        f"/api/runs/{accepted['run_id']}",
+        f"/api/runs/{accepted['run_id']}/events",
+    ):
         response = await bob.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"

@@ -62,13 +62,18 @@ async def test_unauthenticated_and_bad_requests_use_the_error_envelope(
 ) -> None:
     response = await http.get("/api/threads")
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
-    short = await http.post("/api/auth/signup", json={"email": "x@example.com", "password": "short"})
+    short = await http.post(
+        "/api/auth/signup", json={"email": "x@example.com", "password": "short"}
+    )
     assert short.status_code == 422 and short.json()["error"]["code"] == "validation_error"
     user = await signup(http, server.ws_url)
     missing = await user.get("/api/threads/does-not-exist")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
-    bad = await http.post("/api/threads", content=b"{not json", headers={
-        **user.auth, "content-type": "application/json"})
+    bad = await http.post(
+        "/api/threads",
+        content=b"{not json",
+        headers={**user.auth, "content-type": "application/json"},
+    )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
     login = await http.post("/api/auth/login", json={"email": user.email, "password": "wrong-pass"})
     assert login.status_code == 401
@@ -86,8 +91,12 @@ async def test_hostile_frames_get_errors_and_the_socket_stays_usable(
         (json.dumps({"type": "launch_missiles"}), "bad_request"),
         (json.dumps({"type": "user_message", "thread_id": 5, "content": "x"}), "bad_request"),
         (json.dumps({"type": "resume", "run_id": "nope", "after_seq": 0}), "not_found"),
-        (json.dumps({"type": "user_message", "thread_id": thread_id,
-                     "content": "x" * (16 * 1024 + 1)}), "too_large"),
+        (
+            json.dumps(
+                {"type": "user_message", "thread_id": thread_id, "content": "x" * (16 * 1024 + 1)}
+            ),
+            "too_large",
+        ),
         ("{" + " " * (80 * 1024) + "}", "too_large"),
     ]
     for frame, code in cases:

@@ -32,8 +32,12 @@ def fake_llm() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeOpenAI) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("slow"), NETRA_LLM_BASE_URL=fake_llm.base_url,
-                        NETRA_LLM_API_KEY="test-key", NETRA_LLM_TIMEOUT_S="60") as running:
+    with running_server(
+        tmp_path_factory.mktemp("slow"),
+        NETRA_LLM_BASE_URL=fake_llm.base_url,
+        NETRA_LLM_API_KEY="test-key",
+        NETRA_LLM_TIMEOUT_S="60",
+    ) as running:
         yield running
 
 
@@ -82,7 +86,7 @@ async def test_resume_of_a_finished_run_replays_the_rest_once(
     await socket.send({"type": "resume", "run_id": accepted["run_id"], "after_seq": 3})
     await socket.send({"type": "ping"})
     await socket.until(lambda f: f["type"] == "pong")
-    replayed = [f for f in socket.frames if f.get("run_id") == accepted["run_id"]][len(events):]
+    replayed = [f for f in socket.frames if f.get("run_id") == accepted["run_id"]][len(events) :]
     # This socket already holds every event, so nothing is sent twice.
     assert replayed == []
     other = await user.socket()
@@ -93,7 +97,9 @@ async def test_resume_of_a_finished_run_replays_the_rest_once(
     await other.close()
 
 
-async def test_cancel_run_ends_with_run_cancelled(slow_server: Server, client: httpx.AsyncClient) -> None:
+async def test_cancel_run_ends_with_run_cancelled(
+    slow_server: Server, client: httpx.AsyncClient
+) -> None:
     user = await signup(client, slow_server.ws_url)
     await user.demo_dataset(rows=1000)
     thread_id = await user.thread()
@@ -124,7 +130,9 @@ async def test_rest_cancel(slow_server: Server, client: httpx.AsyncClient) -> No
     await socket.close()
 
 
-async def test_sixth_concurrent_run_is_refused(slow_server: Server, client: httpx.AsyncClient) -> None:
+async def test_sixth_concurrent_run_is_refused(
+    slow_server: Server, client: httpx.AsyncClient
+) -> None:
     user = await signup(client, slow_server.ws_url)
     socket = await user.socket()
     runs = []
@@ -134,8 +142,9 @@ async def test_sixth_concurrent_run_is_refused(slow_server: Server, client: http
         runs.append(accepted["run_id"])
     refused = await socket.ask(await user.thread("t6"), "One more?")
     assert refused["type"] == "error" and refused["code"] == "too_many_runs", refused
-    response = await user.post(f"/api/threads/{await user.thread('t7')}/messages",
-                               {"content": "and over REST?"})
+    response = await user.post(
+        f"/api/threads/{await user.thread('t7')}/messages", {"content": "and over REST?"}
+    )
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "too_many_runs"
     for run_id in runs:  # the connection stays usable and the five finish

@@ -80,7 +80,11 @@ class RunContext:
             self._seq = event["seq"]
             payload, agent = event["payload"], event["agent"]
             if event["type"] == "tool_executing":
-                self._open_tools[payload["tool_call_id"]] = (payload["tool"], agent, time.perf_counter())
+                self._open_tools[payload["tool_call_id"]] = (
+                    payload["tool"],
+                    agent,
+                    time.perf_counter(),
+                )
             elif event["type"] == "tool_completed":
                 self._open_tools.pop(payload.get("tool_call_id", ""), None)
             elif event["type"] == "agent_started" and agent != "supervisor":
@@ -98,13 +102,23 @@ class RunContext:
         return await self._emit(type, agent, payload, None)
 
     async def _emit(
-        self, type: str, agent: str, payload: dict[str, Any],
+        self,
+        type: str,
+        agent: str,
+        payload: dict[str, Any],
         also: Callable[[AsyncSession], Awaitable[None]] | None,
     ) -> Event:
         self._seq += 1
         now = utcnow()
-        event = envelope(type=type, run_id=self.request.run_id, thread_id=self.request.thread_id,
-                         seq=self._seq, ts=now, agent=agent, payload=payload)
+        event = envelope(
+            type=type,
+            run_id=self.request.run_id,
+            thread_id=self.request.thread_id,
+            seq=self._seq,
+            ts=now,
+            agent=agent,
+            payload=payload,
+        )
         # Shielded: a cancellation arriving mid-write must not leave a gap in `seq`.
         self._pending = asyncio.ensure_future(self._store_and_publish(event, now, also))
         await asyncio.shield(self._pending)
@@ -147,27 +161,44 @@ class RunContext:
         await self.emit("agent_completed", name, {"summary": step.summary})
 
     async def tool(
-        self, agent: str, name: str, args: dict[str, Any],
-        call: Callable[[], Awaitable[ToolOutcome]], *, include_result: bool = True,
+        self,
+        agent: str,
+        name: str,
+        args: dict[str, Any],
+        call: Callable[[], Awaitable[ToolOutcome]],
+        *,
+        include_result: bool = True,
     ) -> ToolOutcome:
         """Run one tool call between tool_executing and exactly one tool_completed."""
         call_id = "call_" + secrets.token_hex(6)
-        await self.emit("tool_executing", agent, {"tool": name, "tool_call_id": call_id, "args": args})
+        await self.emit(
+            "tool_executing", agent, {"tool": name, "tool_call_id": call_id, "args": args}
+        )
         started = time.perf_counter()
         self._open_tools[call_id] = (name, agent, started)
         try:
             outcome = await call()
         except Exception as error:
             del self._open_tools[call_id]
-            await self.emit("tool_completed", agent, {
-                "tool": name, "tool_call_id": call_id, "ok": False,
-                "duration_ms": _ms_since(started), "summary": f"failed: {error}",
-            })
+            await self.emit(
+                "tool_completed",
+                agent,
+                {
+                    "tool": name,
+                    "tool_call_id": call_id,
+                    "ok": False,
+                    "duration_ms": _ms_since(started),
+                    "summary": f"failed: {error}",
+                },
+            )
             raise ToolFailed(f"{name} failed: {error}") from error
         del self._open_tools[call_id]
         payload: dict[str, Any] = {
-            "tool": name, "tool_call_id": call_id, "ok": True,
-            "duration_ms": _ms_since(started), "summary": outcome.summary,
+            "tool": name,
+            "tool_call_id": call_id,
+            "ok": True,
+            "duration_ms": _ms_since(started),
+            "summary": outcome.summary,
         }
         if include_result:
             payload["result"] = outcome.result
@@ -176,10 +207,17 @@ class RunContext:
 
     async def _close_open(self, reason: str) -> None:
         for call_id, (name, agent, started) in list(self._open_tools.items()):
-            await self.emit("tool_completed", agent, {
-                "tool": name, "tool_call_id": call_id, "ok": False,
-                "duration_ms": _ms_since(started), "summary": reason,
-            })
+            await self.emit(
+                "tool_completed",
+                agent,
+                {
+                    "tool": name,
+                    "tool_call_id": call_id,
+                    "ok": False,
+                    "duration_ms": _ms_since(started),
+                    "summary": reason,
+                },
+            )
         self._open_tools.clear()
         for name in reversed(self._open_agents):
             await self.emit("agent_error", name, {"code": "interrupted", "message": reason})
@@ -198,9 +236,12 @@ class RunContext:
             )
             await chat_service.finish_run(session, run.id, "completed")
 
-        await self._emit("agent_completed", "supervisor",
-                         {"message_id": message_id, "content": content, "report": report},
-                         store)
+        await self._emit(
+            "agent_completed",
+            "supervisor",
+            {"message_id": message_id, "content": content, "report": report},
+            store,
+        )
         self.final_status = "completed"
 
     async def fail(self, code: str, message: str) -> None:

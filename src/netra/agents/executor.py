@@ -18,6 +18,7 @@ from netra.agents.context import RunContext, RunRequest
 from netra.agents.llm import LanguageModelError
 from netra.agents.team import AgentTeam
 from netra.chat import service as chat_service
+from netra.chat.models import Run
 from netra.db import Database
 from netra.errors import NetraError
 from netra.realtime.bus import EventBus
@@ -87,7 +88,7 @@ class InProcessRunExecutor:
 
     async def _load(self, run_id: str) -> RunRequest | None:
         async with self._db.transaction() as session:
-            run = await session.get(chat_service.Run, run_id)
+            run = await session.get(Run, run_id)
             if run is None or run.status != "queued":
                 return None
             history = await chat_service.thread_history(session, run.thread_id)

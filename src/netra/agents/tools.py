@@ -18,8 +18,10 @@ def usd(value: float | None) -> str:
 
 async def overview_tool(store: AnalyticsStore, dataset_id: str) -> ToolOutcome:
     result = await dataset_overview(store, dataset_id)
-    summary = (f"{result['requests']:,} requests over {result['window_days']:.1f} days, "
-               f"{usd(result['spend_usd'])} spent ({usd(result['monthly_spend_usd'])}/month)")
+    summary = (
+        f"{result['requests']:,} requests over {result['window_days']:.1f} days, "
+        f"{usd(result['spend_usd'])} spent ({usd(result['monthly_spend_usd'])}/month)"
+    )
     return ToolOutcome(result, summary)
 
 
@@ -31,7 +33,9 @@ async def breakdown_tool(store: AnalyticsStore, dataset_id: str, by: str) -> Too
     if by == "day":
         return ToolOutcome(result, f"{len(rows)} days of spend")
     top = rows[0]
-    summary = f"{len(rows)} {by}s; top: {top['key']} at {usd(top['spend_usd'])} ({top['share_pct']:.0f}%)"
+    summary = (
+        f"{len(rows)} {by}s; top: {top['key']} at {usd(top['spend_usd'])} ({top['share_pct']:.0f}%)"
+    )
     return ToolOutcome(result, summary)
 
 
@@ -42,8 +46,9 @@ async def findings_tool(store: AnalyticsStore, dataset_id: str, category: str) -
     }
     findings: list[dict[str, Any]] = await finders[category](store, dataset_id)
     savings = sum(f["savings_usd_month"] for f in findings)
-    summary = (f"{len(findings)} finding(s), {usd(savings)}/month"
-               if findings else "nothing to gain here")
+    summary = (
+        f"{len(findings)} finding(s), {usd(savings)}/month" if findings else "nothing to gain here"
+    )
     return ToolOutcome(findings, summary)
 
 

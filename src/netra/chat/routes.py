@@ -10,9 +10,9 @@ from netra.auth.deps import CurrentUser
 from netra.chat import conversation
 from netra.chat import service as chat_service
 from netra.chat.schemas import (
+    Message,
     MessageAccepted,
     MessageCreate,
-    Message,
     Run,
     Thread,
     ThreadCreate,

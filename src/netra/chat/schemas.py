@@ -52,7 +52,7 @@ class Message(BaseModel):
 
     @classmethod
     def of(cls, row: MessageRow) -> Message:
-        return cls(id=row.id, thread_id=row.thread_id, role=row.role,  # type: ignore[arg-type]
+        return cls(id=row.id, thread_id=row.thread_id, role=row.role,
                    content=row.content, run_id=row.run_id, report=row.report,
                    created_at=isoformat_z(row.created_at))
 
@@ -72,7 +72,7 @@ class Run(BaseModel):
         def z(value: Any) -> str | None:
             return isoformat_z(value) if value is not None else None
 
-        return cls(id=row.id, thread_id=row.thread_id, status=row.status,  # type: ignore[arg-type]
+        return cls(id=row.id, thread_id=row.thread_id, status=row.status,
                    dataset_id=row.dataset_id, created_at=isoformat_z(row.created_at),
                    started_at=z(row.started_at), finished_at=z(row.finished_at), error=row.error)
 

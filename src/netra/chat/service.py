@@ -83,7 +83,9 @@ class Accepted:
 
 
 async def _existing(session: AsyncSession, user_id: str, client_msg_id: str) -> Accepted | None:
-    query = select(Message).where(Message.user_id == user_id, Message.client_msg_id == client_msg_id)
+    query = select(Message).where(
+        Message.user_id == user_id, Message.client_msg_id == client_msg_id
+    )
     message = (await session.scalars(query)).first()
     if message is None or message.run_id is None:
         return None
@@ -100,7 +102,11 @@ async def _choose_dataset(
         await dataset_service.get_dataset(session, user_id, dataset_id)
         return dataset_id
     if thread.dataset_id:
-        return thread.dataset_id
+        try:  # the thread's dataset may have been deleted since
+            await dataset_service.get_dataset(session, user_id, thread.dataset_id)
+            return thread.dataset_id
+        except NotFound:
+            pass
     return await dataset_service.newest_dataset_id(session, user_id)
 
 
@@ -109,7 +115,8 @@ async def _check_active_runs(session: AsyncSession, settings: Settings, user_id:
     # the limit; SQLite already serialises writers.
     await session.execute(select(User.id).where(User.id == user_id).with_for_update())
     active = await session.scalar(
-        select(func.count()).select_from(Run)
+        select(func.count())
+        .select_from(Run)
         .where(Run.user_id == user_id, Run.status.in_(ACTIVE_RUN_STATUSES))
     )
     if (active or 0) >= settings.max_active_runs_per_user:
@@ -120,8 +127,14 @@ async def _check_active_runs(session: AsyncSession, settings: Settings, user_id:
 
 
 async def accept_message(
-    session: AsyncSession, settings: Settings, user_id: str, *, thread_id: str, content: str,
-    dataset_id: str | None = None, client_msg_id: str | None = None,
+    session: AsyncSession,
+    settings: Settings,
+    user_id: str,
+    *,
+    thread_id: str,
+    content: str,
+    dataset_id: str | None = None,
+    client_msg_id: str | None = None,
 ) -> Accepted:
     """Store the user's message and its queued run (the caller commits, then executes)."""
     if client_msg_id and (earlier := await _existing(session, user_id, client_msg_id)):
@@ -134,10 +147,17 @@ async def accept_message(
     thread = await get_thread(session, user_id, thread_id)
     chosen = await _choose_dataset(session, user_id, thread, dataset_id)
     await _check_active_runs(session, settings, user_id)
-    message = Message(id=new_id(), thread_id=thread.id, user_id=user_id, role="user",
-                      content=content, client_msg_id=client_msg_id)
-    run = Run(id=new_id(), thread_id=thread.id, user_id=user_id, message_id=message.id,
-              dataset_id=chosen)
+    message = Message(
+        id=new_id(),
+        thread_id=thread.id,
+        user_id=user_id,
+        role="user",
+        content=content,
+        client_msg_id=client_msg_id,
+    )
+    run = Run(
+        id=new_id(), thread_id=thread.id, user_id=user_id, message_id=message.id, dataset_id=chosen
+    )
     message.run_id = run.id
     session.add_all([message, run])
     thread.dataset_id = chosen
@@ -176,11 +196,22 @@ async def finish_run(
 
 
 async def add_assistant_message(
-    session: AsyncSession, run: Run, content: str, report: dict[str, Any], *,
+    session: AsyncSession,
+    run: Run,
+    content: str,
+    report: dict[str, Any],
+    *,
     message_id: str | None = None,
 ) -> Message:
-    message = Message(id=message_id or new_id(), thread_id=run.thread_id, user_id=run.user_id,
-                      role="assistant", content=content, run_id=run.id, report=report)
+    message = Message(
+        id=message_id or new_id(),
+        thread_id=run.thread_id,
+        user_id=run.user_id,
+        role="assistant",
+        content=content,
+        run_id=run.id,
+        report=report,
+    )
     session.add(message)
     thread = await session.get(Thread, run.thread_id)
     if thread is not None:
@@ -191,8 +222,12 @@ async def add_assistant_message(
 
 async def thread_history(session: AsyncSession, thread_id: str, limit: int = 20) -> list[Message]:
     """The thread's latest messages, oldest first: context for follow-up questions."""
-    query = (select(Message).where(Message.thread_id == thread_id)
-             .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
+    query = (
+        select(Message)
+        .where(Message.thread_id == thread_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    )
     return list(reversed((await session.scalars(query)).all()))
 
 

@@ -12,7 +12,6 @@ A client that cannot keep up is closed with 1013 (never buffered without bound).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -79,16 +78,18 @@ class Connection:
         self.offer(_Resume(run_id, after_seq))
 
     def stop(self) -> None:
-        self.closed.set()
-        with contextlib.suppress(asyncio.QueueFull):
+        """Let the writer send what is queued, then end (at once if the queue is full)."""
+        try:
             self._queue.put_nowait(None)
+        except asyncio.QueueFull:
+            self.closed.set()
 
     async def write_forever(self) -> None:
         """The only coroutine that writes to this socket, so frames never interleave."""
         try:
-            while not self.closed.is_set():
+            while True:
                 item = await self._queue.get()
-                if item is None:
+                if item is None or self.closed.is_set():
                     return
                 if isinstance(item, _Resume):
                     await self._replay(item)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -99,7 +100,7 @@ async def _read_forever(components: Components, socket: WebSocket, connection: C
             connection.send(reply)
 
 
-def _parse(components: Components, message: dict[str, Any]) -> dict[str, Any]:
+def _parse(components: Components, message: Mapping[str, Any]) -> dict[str, Any]:
     text = message.get("text")
     if text is None:
         raise BadRequest("frames must be JSON text, not binary")

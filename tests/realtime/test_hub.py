@@ -1,0 +1,107 @@
+"""The connection hub's delivery rules: no duplicates, no gaps, exact resume, bounded queues."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from netra.realtime.hub import Connection, ConnectionHub
+
+
+class RecordingSocket:
+    """Stands in for the WebSocket: records what the writer sends."""
+
+    def __init__(self, block: asyncio.Event | None = None) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.closed_with: int | None = None
+        self._block = block
+
+    async def send_text(self, data: str) -> None:
+        if self._block is not None:
+            await self._block.wait()
+        self.sent.append(json.loads(data))
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.closed_with = code
+
+
+def event(seq: int, run: str = "r1") -> dict[str, Any]:
+    return {"type": "agent_thinking", "run_id": run, "thread_id": "t", "seq": seq,
+            "ts": "2026-11-25T10:00:00.000Z", "agent": "data", "payload": {"text": str(seq)}}
+
+
+LOG = {"r1": [event(i) for i in range(1, 11)]}
+
+
+async def load(run_id: str, after: int, before: int | None) -> list[dict[str, Any]]:
+    return [e for e in LOG[run_id] if e["seq"] > after and (before is None or e["seq"] < before)]
+
+
+async def drain(connection: Connection) -> None:
+    connection.stop()
+    await connection.write_forever()
+
+
+async def run_writer(connection: Connection, socket: RecordingSocket) -> None:
+    writer = asyncio.create_task(connection.write_forever())
+    connection.stop()
+    await writer
+
+
+def seqs(socket: RecordingSocket) -> list[int]:
+    return [f["seq"] for f in socket.sent if "seq" in f]
+
+
+async def test_duplicates_are_dropped_and_gaps_refilled_from_the_log() -> None:
+    socket = RecordingSocket()
+    connection = Connection(socket, "u", 100, load)
+    for seq in (1, 2, 2, 5, 3, 6):
+        connection.offer(event(seq))
+    await run_writer(connection, socket)
+    assert seqs(socket) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_resume_sends_exactly_what_the_client_lacks() -> None:
+    socket = RecordingSocket()
+    connection = Connection(socket, "u", 100, load)
+    # Live events 7 and 8 reached the new socket before the client's resume(after_seq=4).
+    connection.offer(event(7))
+    connection.offer(event(8))
+    connection.resume("r1", 4)
+    connection.offer(event(9))
+    connection.offer(event(10))
+    await run_writer(connection, socket)
+    assert sorted(seqs(socket)) == [5, 6, 7, 8, 9, 10]
+    assert len(seqs(socket)) == len(set(seqs(socket)))
+
+
+async def test_hub_delivers_only_to_the_events_user() -> None:
+    hub = ConnectionHub()
+    mine, theirs = RecordingSocket(), RecordingSocket()
+    a = Connection(mine, "alice", 100, load)
+    b = Connection(theirs, "bob", 100, load)
+    hub.add(a)
+    hub.add(b)
+    hub.deliver("alice", event(1))
+    await run_writer(a, mine)
+    await run_writer(b, theirs)
+    assert seqs(mine) == [1] and theirs.sent == []
+    hub.remove(a)
+    hub.remove(b)
+    assert hub.count() == 0
+
+
+async def test_a_client_too_slow_to_read_is_closed_with_1013() -> None:
+    blocked = asyncio.Event()
+    socket = RecordingSocket(block=blocked)
+    connection = Connection(socket, "u", 16, load)
+    writer = asyncio.create_task(connection.write_forever())
+    for seq in range(1, 40):
+        connection.offer(event(seq))
+    await asyncio.sleep(0)  # let the close task the overflow scheduled run
+    assert socket.closed_with == 1013
+    assert connection.closed.is_set()
+    blocked.set()
+    connection.stop()
+    await writer
