@@ -108,7 +108,11 @@ class Socket:
 
     async def run_events(self, run_id: str, timeout: float = RUN_TIMEOUT_S) -> list[dict[str, Any]]:
         """Every event of the run this socket receives, up to and including the terminal one."""
-        await self.until(lambda f: f.get("run_id") == run_id and is_terminal(f), timeout)
+        def done(frame: dict[str, Any]) -> bool:
+            return frame.get("run_id") == run_id and "seq" in frame and is_terminal(frame)
+
+        if not any(done(f) for f in self.frames):
+            await self.until(done, timeout)
         return [f for f in self.frames if f.get("run_id") == run_id and "seq" in f]
 
     async def close(self) -> None:

@@ -60,7 +60,7 @@ async def test_resume_after_disconnect_gets_exactly_the_missing_events(
     first = await user.socket()
     accepted = await first.ask(thread_id, "How can we cut costs?")
     await first.until(_in_reporting)  # the model is now streaming: the run is mid-way
-    seen = [f for f in first.frames if f.get("run_id") == accepted["run_id"]]
+    seen = [f for f in first.frames if f.get("run_id") == accepted["run_id"] and "seq" in f]
     last_seq = seen[-1]["seq"]
     await first.close()  # disconnect mid-run; the run must carry on
 
@@ -86,7 +86,8 @@ async def test_resume_of_a_finished_run_replays_the_rest_once(
     await socket.send({"type": "resume", "run_id": accepted["run_id"], "after_seq": 3})
     await socket.send({"type": "ping"})
     await socket.until(lambda f: f["type"] == "pong")
-    replayed = [f for f in socket.frames if f.get("run_id") == accepted["run_id"]][len(events) :]
+    run_frames = [f for f in socket.frames if f.get("run_id") == accepted["run_id"] and "seq" in f]
+    replayed = run_frames[len(events) :]
     # This socket already holds every event, so nothing is sent twice.
     assert replayed == []
     other = await user.socket()

@@ -1,0 +1,221 @@
+"""Dataset HTTP routes (PROTOCOL.md, Datasets): parse, call the service, answer."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, cast
+
+from fastapi import APIRouter, Body, Request, Response, status
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from netra.analysis.overview import dataset_overview, spend_breakdown
+from netra.auth.deps import CurrentUser, IngestUser
+from netra.deps import AppComponents, DbSession
+from netra.errors import BadRequest, TooLarge
+from netra.telemetry import schemas
+from netra.telemetry import service as datasets
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
+router = APIRouter(tags=["datasets"])
+
+_FIELDS = ("format", "name", "default_model", "default_provider")
+_MAX_FIELD_BYTES = 1024
+_MULTIPART_OVERHEAD = 64 * 1024  # headers and small fields around the file
+
+
+class _Form:
+    """Receives multipart callbacks: the `file` part goes straight to disk, fields to memory."""
+
+    def __init__(self, sink: BinaryIO, max_file_bytes: int) -> None:
+        self.sink = sink
+        self.max_file_bytes = max_file_bytes
+        self.file_bytes = 0
+        self.filename: str | None = None
+        self.fields: dict[str, str] = {}
+        self._header, self._value = b"", b""
+        self._part: str | None = None
+        self._buffer = bytearray()
+
+    def callbacks(self) -> MultipartCallbacks:
+        return cast(
+            "MultipartCallbacks",
+            {
+                "on_part_begin": self._begin,
+                "on_header_field": lambda d, s, e: setattr(self, "_header", self._header + d[s:e]),
+                "on_header_value": lambda d, s, e: setattr(self, "_value", self._value + d[s:e]),
+                "on_header_end": self._header_end,
+                "on_part_data": self._data,
+                "on_part_end": self._end,
+            },
+        )
+
+    def _begin(self) -> None:
+        self._part, self._buffer = None, bytearray()
+
+    def _header_end(self) -> None:
+        if self._header.lower() == b"content-disposition":
+            _, options = parse_options_header(self._value)
+            self._part = options.get(b"name", b"").decode("utf-8", "replace")
+            if self._part == "file":
+                self.filename = options.get(b"filename", b"upload").decode("utf-8", "replace")
+        self._header, self._value = b"", b""
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        if self._part == "file":
+            self.file_bytes += end - start
+            if self.file_bytes > self.max_file_bytes:
+                raise TooLarge(f"the file exceeds the upload limit of {self.max_file_bytes} bytes")
+            self.sink.write(data[start:end])
+        elif self._part in _FIELDS:
+            self._buffer += data[start:end]
+            if len(self._buffer) > _MAX_FIELD_BYTES:
+                raise BadRequest(f"form field {self._part!r} is too long")
+
+    def _end(self) -> None:
+        if self._part in _FIELDS:
+            self.fields[self._part] = self._buffer.decode("utf-8", "replace").strip()
+
+
+async def _receive_upload(request: Request, upload_dir: Path, max_bytes: int) -> tuple[Path, _Form]:
+    """Stream the multipart body to a temp file under upload_dir, never all in memory."""
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or not options.get(b"boundary"):
+        raise BadRequest("expected a multipart/form-data body with a 'file' part")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes + _MULTIPART_OVERHEAD:
+        raise TooLarge(f"the upload exceeds the limit of {max_bytes} bytes")
+    path, sink = await asyncio.to_thread(_temp_file, upload_dir)
+    try:
+        with sink:
+            form = _Form(sink, max_bytes)
+            parser = MultipartParser(options[b"boundary"], form.callbacks())
+            async for chunk in request.stream():
+                await asyncio.to_thread(parser.write, chunk)
+            parser.finalize()
+        if form.filename is None:
+            raise BadRequest("the multipart body has no 'file' part")
+    except BaseException:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        raise
+    return path, form
+
+
+def _temp_file(directory: Path) -> tuple[Path, BinaryIO]:
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(dir=directory, suffix=".upload")
+    return Path(name), os.fdopen(descriptor, "wb")
+
+
+@router.post("/api/datasets", status_code=status.HTTP_201_CREATED)
+async def upload_dataset(
+    request: Request, user: CurrentUser, session: DbSession, components: AppComponents
+) -> schemas.DatasetUploaded:
+    """Upload a telemetry file (multipart `file`; form `format`, `name`, defaults)."""
+    settings = components.settings
+    path, form = await _receive_upload(
+        request, settings.data_dir / "uploads", settings.max_upload_bytes
+    )
+    try:
+        dataset, result = await datasets.create_from_upload(
+            session,
+            components.analytics,
+            user.id,
+            path=path,
+            filename=form.filename or "upload",
+            fmt=form.fields.get("format") or "auto",
+            name=form.fields.get("name") or None,
+            default_model=form.fields.get("default_model") or None,
+            default_provider=form.fields.get("default_provider") or None,
+        )
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+    body = schemas.Dataset.model_validate(dataset).model_dump()
+    rejects = [schemas.Reject.model_validate(r) for r in result.rejects]
+    return schemas.DatasetUploaded(**body, rejects=rejects, unpriced_models=result.unpriced_models)
+
+
+@router.post("/api/datasets/demo", status_code=status.HTTP_201_CREATED)
+async def create_demo_dataset(
+    user: CurrentUser,
+    session: DbSession,
+    components: AppComponents,
+    body: Annotated[schemas.DemoCreate | None, Body()] = None,
+) -> schemas.Dataset:
+    """Generate a dataset of realistic demo telemetry."""
+    body = body or schemas.DemoCreate()
+    dataset = await datasets.create_demo(
+        session, components.analytics, user.id, rows=body.rows, seed=body.seed, name=body.name
+    )
+    return schemas.Dataset.model_validate(dataset)
+
+
+@router.get("/api/datasets")
+async def list_datasets(user: CurrentUser, session: DbSession) -> list[schemas.Dataset]:
+    """The caller's datasets, newest first."""
+    return [
+        schemas.Dataset.model_validate(d) for d in await datasets.list_datasets(session, user.id)
+    ]
+
+
+@router.get("/api/datasets/{dataset_id}")
+async def get_dataset(dataset_id: str, user: CurrentUser, session: DbSession) -> schemas.Dataset:
+    """One of the caller's datasets."""
+    return schemas.Dataset.model_validate(await datasets.get_dataset(session, user.id, dataset_id))
+
+
+@router.get("/api/datasets/{dataset_id}/summary")
+async def get_dataset_summary(
+    dataset_id: str, user: CurrentUser, session: DbSession, components: AppComponents
+) -> dict[str, Any]:
+    """Overview of a dataset plus its spend by model and by feature."""
+    await datasets.get_dataset(session, user.id, dataset_id)
+    store = components.analytics
+    return {
+        "dataset_id": dataset_id,
+        "overview": await dataset_overview(store, dataset_id),
+        "by_model": await spend_breakdown(store, dataset_id, "model"),
+        "by_feature": await spend_breakdown(store, dataset_id, "feature"),
+    }
+
+
+@router.delete("/api/datasets/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_dataset(
+    dataset_id: str, user: CurrentUser, session: DbSession, components: AppComponents
+) -> Response:
+    """Delete a dataset and its records."""
+    await datasets.delete_dataset(session, components.analytics, user.id, dataset_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/api/ingest/datasets", status_code=status.HTTP_201_CREATED)
+async def create_ingest_dataset(
+    body: schemas.DatasetCreate, user: IngestUser, session: DbSession
+) -> schemas.Dataset:
+    """Create an empty dataset to fill through the ingestion API (API key or bearer)."""
+    return schemas.Dataset.model_validate(
+        await datasets.create_empty(session, user.id, name=body.name)
+    )
+
+
+@router.post("/api/ingest/{dataset_id}/records", status_code=status.HTTP_202_ACCEPTED)
+async def ingest_records(
+    dataset_id: str,
+    records: list[dict[str, Any]],
+    user: IngestUser,
+    session: DbSession,
+    components: AppComponents,
+) -> schemas.IngestAccepted:
+    """Add records to a dataset; re-sent request_ids are never counted twice."""
+    result = await datasets.ingest_records(
+        session, components.analytics, user.id, dataset_id, records
+    )
+    return schemas.IngestAccepted(
+        accepted=result.rows,
+        rejected=result.rejected_rows,
+        rejects=[schemas.Reject.model_validate(r) for r in result.rejects],
+    )

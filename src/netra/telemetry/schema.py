@@ -1,0 +1,260 @@
+"""The request record of TELEMETRY.md: its columns and the rules every importer applies.
+
+Every input format maps its rows to a plain dict of record fields and hands it to
+`parse_record`, so one set of rules (required fields, defaults, types, bounds) decides
+what is kept, and every rejection reason reads the same whatever the format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# Stored columns in order (the analytics table adds dataset_id before and cost_usd after).
+# `ts` is stored as a naive UTC TIMESTAMP so no engine time zone setting can shift it.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("ts", "TIMESTAMP"),
+    ("provider", "VARCHAR"),
+    ("model", "VARCHAR"),
+    ("input_tokens", "BIGINT"),
+    ("output_tokens", "BIGINT"),
+    ("cached_input_tokens", "BIGINT"),
+    ("cache_write_tokens", "BIGINT"),
+    ("reasoning_tokens", "BIGINT"),
+    ("latency_ms", "DOUBLE"),
+    ("ttft_ms", "DOUBLE"),
+    ("status", "VARCHAR"),
+    ("error_type", "VARCHAR"),
+    ("feature", "VARCHAR"),
+    ("end_user", "VARCHAR"),
+    ("conversation_id", "VARCHAR"),
+    ("request_id", "VARCHAR"),
+    ("prompt_hash", "VARCHAR"),
+    ("prefix_hash", "VARCHAR"),
+    ("max_tokens", "BIGINT"),
+    ("batch", "BOOLEAN"),
+    ("source_cost_usd", "DOUBLE"),
+    ("metadata", "VARCHAR"),  # JSON text of the source's extra columns
+)
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+
+_STRINGS = (
+    "error_type",
+    "feature",
+    "end_user",
+    "conversation_id",
+    "request_id",
+    "prompt_hash",
+    "prefix_hash",
+)
+_OPTIONAL_COUNTS = ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens")
+_DURATIONS = ("latency_ms", "ttft_ms")
+RECORD_FIELDS = frozenset(
+    {"ts", "provider", "model", "input_tokens", "output_tokens", "status", "max_tokens"}
+    | {"batch", "cost_usd"}
+    | set(_STRINGS)
+    | set(_OPTIONAL_COUNTS)
+    | set(_DURATIONS)
+)
+MAX_STRING = 2000
+MAX_COUNT = 10**12  # far above any real request; stops overflow and unit mix-ups
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+class RecordError(ValueError):
+    """A record breaks a rule; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Provider and model for formats (or rows) that lack them, from the upload form."""
+
+    provider: str | None = None
+    model: str | None = None
+
+
+Row = tuple[Any, ...]
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise RecordError(f"{name}: must be a whole number ≥ 0 (got {value!r})")
+    number: int | None = None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            number = int(text)
+        except ValueError:
+            try:
+                as_float = float(text)
+            except ValueError:
+                as_float = math.nan
+            if as_float.is_integer():
+                number = int(as_float)
+    if number is None or number < 0:
+        raise RecordError(f"{name}: must be a whole number ≥ 0 (got {value!r})")
+    if number > MAX_COUNT:
+        raise RecordError(f"{name}: implausibly large ({number} > {MAX_COUNT})")
+    return number
+
+
+def _amount(name: str, value: Any) -> float:
+    number = math.nan
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = float(value.strip())
+    if not math.isfinite(number) or number < 0:
+        raise RecordError(f"{name}: must be a number ≥ 0 (got {value!r})")
+    return number
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """ISO-8601 with or without Z/offset, up to 7 fractional digits; naive means UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise RecordError(f"ts: not an ISO-8601 timestamp (got {value!r})") from None
+    else:
+        raise RecordError(f"ts: not an ISO-8601 timestamp (got {value!r})")
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _string(name: str, value: Any) -> str | None:
+    if not _present(value):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        raise RecordError(f"{name}: must be a string (got {type(value).__name__})")
+    if len(text) > MAX_STRING:
+        raise RecordError(f"{name}: longer than {MAX_STRING} characters")
+    return text
+
+
+def _flag(value: Any) -> bool:
+    if not _present(value):
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise RecordError(f"batch: must be true or false (got {value!r})")
+
+
+def _status(value: Any) -> str:
+    if not _present(value):
+        return "ok"
+    text = str(value).strip().lower()
+    if text not in ("ok", "error"):
+        raise RecordError(f"status: must be 'ok' or 'error' (got {value!r})")
+    return text
+
+
+def _identity(fields: Mapping[str, Any], defaults: Defaults) -> tuple[str, str]:
+    provider = _string("provider", fields.get("provider")) or defaults.provider
+    model = _string("model", fields.get("model")) or defaults.model
+    if not provider:
+        raise RecordError("provider: missing, and no default_provider was given for this upload")
+    if not model:
+        raise RecordError("model: missing, and no default_model was given for this upload")
+    return provider.strip().lower(), model.strip()
+
+
+def _required(fields: Mapping[str, Any], name: str) -> Any:
+    value = fields.get(name)
+    if not _present(value):
+        raise RecordError(f"{name}: missing (required)")
+    return value
+
+
+def _tokens(fields: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
+    input_tokens = _count("input_tokens", _required(fields, "input_tokens"))
+    output_tokens = _count("output_tokens", _required(fields, "output_tokens"))
+    cached, written, reasoning = (
+        _count(name, fields[name]) if _present(fields.get(name)) else 0 for name in _OPTIONAL_COUNTS
+    )
+    if cached + written > input_tokens:
+        raise RecordError(
+            f"cached_input_tokens + cache_write_tokens ({cached} + {written}) exceed "
+            f"input_tokens ({input_tokens}); input_tokens must include them"
+        )
+    if reasoning > output_tokens:
+        raise RecordError(
+            f"reasoning_tokens ({reasoning}) exceed output_tokens ({output_tokens}); "
+            "output_tokens must include them"
+        )
+    return input_tokens, output_tokens, cached, written, reasoning
+
+
+def _split(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    fields: dict[str, Any] = {}
+    extras: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = str(key).strip().lower()
+        if name in RECORD_FIELDS:
+            fields[name] = value
+        else:
+            extras[str(key)] = value
+    return fields, extras
+
+
+def parse_record(raw: Mapping[str, Any], defaults: Defaults = Defaults()) -> Row:
+    """Validate one record; returns its values in COLUMNS order or raises RecordError."""
+    fields, extras = _split(raw)
+    ts = parse_timestamp(_required(fields, "ts"))
+    provider, model = _identity(fields, defaults)
+    input_tokens, output_tokens, cached, written, reasoning = _tokens(fields)
+    latency, ttft = (
+        _amount(name, fields[name]) if _present(fields.get(name)) else None for name in _DURATIONS
+    )
+    strings = [_string(name, fields.get(name)) for name in _STRINGS]
+    max_tokens = (
+        _count("max_tokens", fields["max_tokens"]) if _present(fields.get("max_tokens")) else None
+    )
+    cost = _amount("cost_usd", fields["cost_usd"]) if _present(fields.get("cost_usd")) else None
+    metadata = json.dumps(extras, ensure_ascii=False, default=str) if extras else None
+    status = _status(fields.get("status"))
+    return (
+        ts,
+        provider,
+        model,
+        input_tokens,
+        output_tokens,
+        cached,
+        written,
+        reasoning,
+        latency,
+        ttft,
+        status,
+        *strings,
+        max_tokens,
+        _flag(fields.get("batch")),
+        cost,
+        metadata,
+    )

@@ -1,0 +1,164 @@
+"""Datasets: the catalogue rows (relational database) and their records (analytics store).
+
+Every query filters by owner: another user's dataset is NotFound, never Forbidden.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netra.db.base import new_id
+from netra.errors import NotFound, TooLarge, ValidationFailed
+from netra.telemetry.importers import FORMATS
+from netra.telemetry.models import Dataset
+from netra.telemetry.schemas import MAX_INGEST_RECORDS
+from netra.telemetry.store import AnalyticsStore, ImportResult
+
+
+def _apply(dataset: Dataset, result: ImportResult) -> None:
+    """Refresh the catalogue row from the store's view of the whole dataset."""
+    dataset.rows = result.dataset_rows
+    dataset.first_ts = result.first_ts
+    dataset.last_ts = result.last_ts
+    dataset.total_cost_usd = result.total_cost_usd
+
+
+async def create_from_upload(
+    session: AsyncSession,
+    store: AnalyticsStore,
+    user_id: str,
+    *,
+    path: Path,
+    filename: str,
+    fmt: str,
+    name: str | None,
+    default_model: str | None,
+    default_provider: str | None,
+) -> tuple[Dataset, ImportResult]:
+    """Import an uploaded file as a new dataset; ValidationFailed if no row is usable."""
+    if fmt not in FORMATS:
+        raise ValidationFailed(f"unknown format {fmt!r}; supported: {', '.join(FORMATS)}")
+    dataset_id = new_id()
+    result = await store.import_file(
+        dataset_id, path, fmt, default_provider=default_provider, default_model=default_model
+    )
+    if result.rows == 0:
+        await store.delete_dataset(dataset_id)
+        raise ValidationFailed(
+            f"no valid rows in {filename!r} ({result.rejected_rows} rejected)",
+            details={"rejects": [r.__dict__ for r in result.rejects]},
+        )
+    dataset = Dataset(
+        id=dataset_id,
+        user_id=user_id,
+        name=(name or filename or "upload")[:200],
+        format=result.format,
+        rejected_rows=result.rejected_rows,
+    )
+    _apply(dataset, result)
+    return await _save(session, store, dataset), result
+
+
+async def create_demo(
+    session: AsyncSession,
+    store: AnalyticsStore,
+    user_id: str,
+    *,
+    rows: int = 20000,
+    seed: int = 42,
+    name: str | None = None,
+) -> Dataset:
+    """A dataset of generated, realistic telemetry."""
+    dataset_id = new_id()
+    result = await store.generate_demo(dataset_id, rows=rows, seed=seed)
+    dataset = Dataset(
+        id=dataset_id,
+        user_id=user_id,
+        name=name or f"Demo workload ({rows:,} requests, seed {seed})",
+        format="demo",
+        rejected_rows=0,
+    )
+    _apply(dataset, result)
+    return await _save(session, store, dataset)
+
+
+async def create_empty(session: AsyncSession, user_id: str, *, name: str) -> Dataset:
+    """An empty dataset that the ingestion API fills."""
+    dataset = Dataset(
+        id=new_id(), user_id=user_id, name=name, format="api", rows=0, rejected_rows=0,
+        total_cost_usd=0.0,
+    )  # fmt: skip
+    session.add(dataset)
+    await session.flush()
+    return dataset
+
+
+async def _save(session: AsyncSession, store: AnalyticsStore, dataset: Dataset) -> Dataset:
+    session.add(dataset)
+    try:
+        await session.flush()
+    except BaseException:
+        await store.delete_dataset(dataset.id)  # no catalogue row: no orphaned records
+        raise
+    return dataset
+
+
+async def list_datasets(session: AsyncSession, user_id: str) -> list[Dataset]:
+    """The user's datasets, newest first."""
+    rows = await session.scalars(
+        select(Dataset)
+        .where(Dataset.user_id == user_id)
+        .order_by(Dataset.created_at.desc(), Dataset.id.desc())
+    )
+    return list(rows)
+
+
+async def get_dataset(session: AsyncSession, user_id: str, dataset_id: str) -> Dataset:
+    """The user's dataset; NotFound for a missing or another user's one."""
+    dataset = await session.scalar(
+        select(Dataset).where(Dataset.id == dataset_id, Dataset.user_id == user_id)
+    )
+    if dataset is None:
+        raise NotFound("dataset not found")
+    return dataset
+
+
+async def delete_dataset(
+    session: AsyncSession, store: AnalyticsStore, user_id: str, dataset_id: str
+) -> None:
+    dataset = await get_dataset(session, user_id, dataset_id)
+    await session.delete(dataset)
+    await session.flush()
+    await store.delete_dataset(dataset_id)
+
+
+async def ingest_records(
+    session: AsyncSession,
+    store: AnalyticsStore,
+    user_id: str,
+    dataset_id: str,
+    records: list[dict[str, Any]],
+) -> ImportResult:
+    """Add records to the user's dataset; re-sent request_ids are accepted, not re-added."""
+    if len(records) > MAX_INGEST_RECORDS:
+        raise TooLarge(f"at most {MAX_INGEST_RECORDS} records per call (got {len(records)})")
+    dataset = await get_dataset(session, user_id, dataset_id)
+    result = await store.insert_records(dataset_id, records)
+    _apply(dataset, result)
+    dataset.rejected_rows += result.rejected_rows
+    await session.flush()
+    return result
+
+
+async def newest_dataset_id(session: AsyncSession, user_id: str) -> str | None:
+    dataset_id: str | None = await session.scalar(
+        select(Dataset.id)
+        .where(Dataset.user_id == user_id)
+        .order_by(Dataset.created_at.desc(), Dataset.id.desc())
+        .limit(1)
+    )
+    return dataset_id

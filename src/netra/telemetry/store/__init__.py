@@ -1,0 +1,83 @@
+"""The analytics store: where request records live, keyed by dataset id.
+
+One Protocol, one file per engine (DuckDB now; ClickHouse when NETRA_ANALYTICS_URL is
+set, later). Every method is async and does its blocking work off the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from netra.settings import Settings
+
+MAX_REJECTS = 100
+
+
+@dataclass
+class Reject:
+    line: int  # 1-based line of the file; for the ingestion API the 0-based record index
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    """`rows`, `rejected_rows` and `rejects` count this call; the rest describe the whole
+    dataset after it (so an incremental ingest can refresh the catalogue row)."""
+
+    format: str
+    rows: int
+    rejected_rows: int
+    rejects: list[Reject]  # the first MAX_REJECTS
+    first_ts: datetime | None
+    last_ts: datetime | None
+    total_cost_usd: float
+    unpriced_models: list[str]
+    dataset_rows: int = 0
+    inserted_rows: int = 0  # rows actually added (re-sent request_ids are not)
+
+
+class AnalyticsStore(Protocol):
+    name: str
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> float: ...
+
+    async def import_file(
+        self,
+        dataset_id: str,
+        path: Path,
+        fmt: str = "auto",
+        *,
+        default_provider: str | None = None,
+        default_model: str | None = None,
+    ) -> ImportResult: ...
+
+    async def insert_records(
+        self, dataset_id: str, records: list[dict[str, Any]]
+    ) -> ImportResult: ...
+
+    async def generate_demo(
+        self, dataset_id: str, *, rows: int = 20000, seed: int = 42
+    ) -> ImportResult: ...
+
+    async def delete_dataset(self, dataset_id: str) -> None: ...
+
+    async def fetch(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]: ...
+
+
+def create_analytics_store(settings: Settings) -> AnalyticsStore:
+    """The store the settings ask for: a DuckDB file at settings.analytics_path."""
+    if settings.analytics_url:
+        raise ValueError("NETRA_ANALYTICS_URL (ClickHouse) is not supported yet; unset it")
+    from netra.telemetry.store.duckdb_store import DuckDBStore
+
+    return DuckDBStore(settings.analytics_path)
+
+
+__all__ = ["MAX_REJECTS", "AnalyticsStore", "ImportResult", "Reject", "create_analytics_store"]

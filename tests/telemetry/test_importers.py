@@ -1,0 +1,125 @@
+"""Importers: every rejection reason, the odd-but-valid cases, and the row accounting."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from netra.errors import ValidationFailed
+from netra.telemetry.importers import detect_format
+from tests.telemetry.helpers import open_store, write
+
+HEADER = "ts,provider,model,input_tokens,output_tokens,cached_input_tokens,feature,region\r\n"
+
+
+async def test_csv_keeps_valid_rows_and_rejects_each_bad_one_with_its_line(tmp_path: Path) -> None:
+    content = (
+        "\ufeff" + HEADER
+        + "2026-11-01T10:00:00Z,openai,gpt-4o,1000,100,200,triage,eu\r\n"  # line 2 ok
+        + "2026-11-01T10:00:01.1234567+02:00,OpenAI,gpt-4o,\"1,5\",10,,x,eu\r\n"  # 3 bad int
+        + "yesterday,openai,gpt-4o,10,10,,x,eu\r\n"  # 4 bad ts
+        + "2026-11-01 10:00:02,openai,,10,10,,x,eu\r\n"  # 5 no model
+        + "2026-11-01T10:00:03Z,openai,gpt-4o,10,-1,,x,eu\r\n"  # 6 negative
+        + "2026-11-01T10:00:04Z,openai,gpt-4o,10,10,50,x,eu\r\n"  # 7 cached > input
+        + "2026-11-01T10:00:05Z,openai,gpt-4o,10\r\n"  # 8 short row
+        + "\r\n"  # blank: not a data row
+        + '"2026-11-01T10:00:06Z","openai","gpt-4o"," 30 ","5.0","0","a, quoted\r\nfield",eu\r\n'
+    )  # fmt: skip
+    path = write(tmp_path, "records.csv", content)
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d1", path)
+        rows = await store.fetch(
+            "SELECT input_tokens, output_tokens, feature, metadata, ts FROM requests "
+            "WHERE dataset_id = 'd1' ORDER BY ts"
+        )
+    assert result.format == "records-csv"
+    assert (result.rows, result.rejected_rows) == (2, 6)
+    reasons = {r.line: r.reason for r in result.rejects}
+    assert set(reasons) == {3, 4, 5, 6, 7, 8}
+    assert reasons[3].startswith("input_tokens: must be a whole number")
+    assert reasons[4].startswith("ts: not an ISO-8601 timestamp")
+    assert reasons[5].startswith("model: missing, and no default_model")
+    assert reasons[6].startswith("output_tokens: must be a whole number ≥ 0")
+    assert "exceed input_tokens" in reasons[7]
+    assert reasons[8] == "expected 8 fields as in the header, got 4"
+    assert [(r["input_tokens"], r["output_tokens"]) for r in rows] == [(1000, 100), (30, 5)]
+    assert rows[1]["feature"] == "a, quoted\r\nfield"
+    assert json.loads(rows[0]["metadata"]) == {"region": "eu"}
+    assert result.first_ts == datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+
+
+async def test_offsets_and_seven_fraction_digits_are_normalised_to_utc(tmp_path: Path) -> None:
+    line = '{"ts": "2026-11-01T12:00:00.1234567+02:00", "provider": "openai", "model": "gpt-4o", "input_tokens": "10", "output_tokens": 1}\n'  # noqa: E501
+    path = write(tmp_path, "one.jsonl", line)
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d1", path)
+    assert result.rows == 1
+    assert result.first_ts == datetime(2026, 11, 1, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+async def test_jsonl_rejects_bad_lines_and_uses_upload_defaults(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"ts": "2026-11-01T10:00:00Z", "input_tokens": 5, "output_tokens": 1}),
+        "{not json",
+        "[1, 2]",
+        "",
+        json.dumps({"ts": "2026-11-01T10:00:00Z", "input_tokens": True, "output_tokens": 1}),
+        json.dumps({"ts": "2026-11-01T10:00:00Z", "input_tokens": 5, "output_tokens": 1,
+                    "status": "failed"}),
+        json.dumps({"ts": "2026-11-01T10:00:00Z", "input_tokens": 5, "output_tokens": 1,
+                    "latency_ms": "NaN"}),
+    ]  # fmt: skip
+    path = write(tmp_path, "r.jsonl", "\r\n".join(lines).encode() + b"\n\xff\xfe\n")
+    async with open_store(tmp_path) as store:
+        result = await store.import_file(
+            "d1", path, "records-jsonl", default_provider="OpenAI", default_model="gpt-4o-mini"
+        )
+        [row] = await store.fetch("SELECT provider, model FROM requests")
+    assert row == {"provider": "openai", "model": "gpt-4o-mini"}
+    assert (result.rows, result.rejected_rows) == (1, 6)
+    reasons = {r.line: r.reason for r in result.rejects}
+    assert reasons[2].startswith("invalid JSON")
+    assert reasons[3] == "expected a JSON object, got list"
+    assert reasons[5].startswith("input_tokens: must be a whole number")
+    assert reasons[6].startswith("status: must be 'ok' or 'error'")
+    assert reasons[7].startswith("latency_ms: must be a number")
+    assert reasons[8] == "not valid UTF-8"
+
+
+async def test_rows_without_provider_and_no_default_are_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.csv", "ts,model,input_tokens,output_tokens\n2026-11-01,gpt-4o,1,1\n")
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d1", path)
+    assert result.rows == 0
+    assert result.rejects[0].reason.startswith("provider: missing, and no default_provider")
+
+
+def test_detection_and_unknown_files(tmp_path: Path) -> None:
+    assert (
+        detect_format(write(tmp_path, "a", "\ufeffts,input_tokens,output_tokens\n"))
+        == "records-csv"
+    )
+    jsonl = '{"ts": "2026-01-01", "input_tokens": 1}\n'
+    assert detect_format(write(tmp_path, "b", jsonl)) == "records-jsonl"
+    with pytest.raises(ValidationFailed):
+        detect_format(write(tmp_path, "c", "TIMESTAMP,ContextTokens,GeneratedTokens\n"))
+    with pytest.raises(ValidationFailed):
+        detect_format(write(tmp_path, "d", ""))
+
+
+async def test_large_file_is_imported_in_batches_with_exact_accounting(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    with path.open("w") as file:
+        file.write("ts,provider,model,input_tokens,output_tokens\n")
+        for n in range(120_001):
+            tokens = "x" if n % 1000 == 0 else str(n % 500)
+            file.write(f"2026-11-0{1 + n % 9}T00:00:00Z,openai,gpt-4o-mini,{tokens},3\n")
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d1", path)
+    assert result.rows + result.rejected_rows == 120_001
+    assert result.rejected_rows == 121
+    assert result.dataset_rows == result.rows == result.inserted_rows
+    assert len(result.rejects) == 100

@@ -1,0 +1,118 @@
+"""Datasets service on real SQLite/PostgreSQL + DuckDB: ownership and bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from netra.auth.models import User
+from netra.db import Database
+from netra.errors import NotFound, ValidationFailed
+from netra.telemetry import service
+from netra.telemetry.store.duckdb_store import DuckDBStore
+from tests.telemetry.helpers import record, write
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[DuckDBStore]:
+    store = DuckDBStore(tmp_path / "analytics.duckdb")
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def create_user(database: Database, email: str) -> str:
+    async with database.transaction() as session:
+        user = User(email=email, name=email.split("@")[0], password_hash="x")
+        session.add(user)
+        await session.flush()
+        return user.id
+
+
+async def test_upload_creates_a_dataset_with_its_counts(
+    database: Database, store: DuckDBStore, tmp_path: Path
+) -> None:
+    ada = await create_user(database, "ada@example.com")
+    content = (
+        "ts,provider,model,input_tokens,output_tokens\n"
+        "2026-11-01T00:00:00Z,openai,gpt-4o,1000,100\n2026-11-02,openai,gpt-4o,x,1\n"
+    )
+    path = write(tmp_path, "f.csv", content)
+    async with database.transaction() as session:
+        dataset, result = await service.create_from_upload(
+            session, store, ada, path=path, filename="f.csv", fmt="auto", name=None,
+            default_model=None, default_provider=None,
+        )  # fmt: skip
+    async with database.transaction() as session:
+        saved = await service.get_dataset(session, ada, dataset.id)
+    assert (saved.name, saved.format, saved.rows, saved.rejected_rows) == (
+        "f.csv",
+        "records-csv",
+        1,
+        1,
+    )
+    assert saved.total_cost_usd == pytest.approx(0.0035)
+    assert saved.first_ts is not None and saved.first_ts.tzinfo is not None
+    assert result.rejects[0].line == 3
+
+
+async def test_a_file_without_valid_rows_is_refused(
+    database: Database, store: DuckDBStore, tmp_path: Path
+) -> None:
+    ada = await create_user(database, "ada@example.com")
+    path = write(tmp_path, "f.csv", "ts,provider,model,input_tokens,output_tokens\nx,a,b,1,1\n")
+    async with database.transaction() as session:
+        with pytest.raises(ValidationFailed):
+            await service.create_from_upload(
+                session, store, ada, path=path, filename="f.csv", fmt="records-csv",
+                name="n", default_model=None, default_provider=None,
+            )  # fmt: skip
+        assert await service.list_datasets(session, ada) == []
+    assert await store.fetch("SELECT * FROM requests") == []
+
+
+async def test_another_users_dataset_is_not_found(database: Database, store: DuckDBStore) -> None:
+    ada = await create_user(database, "ada@example.com")
+    bob = await create_user(database, "bob@example.com")
+    async with database.transaction() as session:
+        dataset = await service.create_demo(session, store, ada, rows=500, seed=1)
+    async with database.transaction() as session:
+        with pytest.raises(NotFound):
+            await service.get_dataset(session, bob, dataset.id)
+        with pytest.raises(NotFound):
+            await service.delete_dataset(session, store, bob, dataset.id)
+        with pytest.raises(NotFound):
+            await service.ingest_records(session, store, bob, dataset.id, [record()])
+        assert await service.list_datasets(session, bob) == []
+        assert await service.newest_dataset_id(session, bob) is None
+    [row] = await store.fetch(
+        "SELECT count(*) AS n FROM requests WHERE dataset_id = ?", [dataset.id]
+    )
+    assert row["n"] == 500
+
+
+async def test_ingest_updates_the_catalogue_and_delete_removes_everything(
+    database: Database, store: DuckDBStore
+) -> None:
+    ada = await create_user(database, "ada@example.com")
+    async with database.transaction() as session:
+        empty = await service.create_empty(session, ada, name="live")
+        await service.create_demo(session, store, ada, rows=200, seed=2)
+    async with database.transaction() as session:
+        result = await service.ingest_records(
+            session, store, ada, empty.id, [record(request_id="r1"), record(output_tokens=-1)]
+        )
+        await service.ingest_records(session, store, ada, empty.id, [record(request_id="r1")])
+    async with database.transaction() as session:
+        saved = await service.get_dataset(session, ada, empty.id)
+        assert (saved.rows, saved.rejected_rows) == (1, 1)
+        assert result.rejects[0].line == 1
+        names = [d.name for d in await service.list_datasets(session, ada)]
+        assert len(names) == 2
+        await service.delete_dataset(session, store, ada, empty.id)
+    async with database.transaction() as session:
+        assert [d.id for d in await service.list_datasets(session, ada)] != [empty.id]
+        assert len(await service.list_datasets(session, ada)) == 1
+    assert await store.fetch("SELECT * FROM requests WHERE dataset_id = ?", [empty.id]) == []

@@ -1,0 +1,57 @@
+"""The DuckDB store: ingestion idempotency, deletion, and per-dataset isolation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.telemetry.helpers import open_store, record
+
+
+async def test_resending_records_never_double_counts(tmp_path: Path) -> None:
+    batch = [record(request_id="a"), record(request_id="b"), record(request_id="a")]
+    async with open_store(tmp_path) as store:
+        first = await store.insert_records("d", batch)
+        again = await store.insert_records("d", batch[:2] + [record()])
+        other = await store.insert_records("e", batch[:1])
+    assert (first.rows, first.inserted_rows, first.dataset_rows) == (3, 2, 2)
+    assert (again.rows, again.inserted_rows, again.dataset_rows) == (3, 1, 3)
+    assert other.dataset_rows == 1  # the same request_id in another dataset is its own
+
+
+async def test_ingestion_rejects_carry_the_record_index(tmp_path: Path) -> None:
+    async with open_store(tmp_path) as store:
+        result = await store.insert_records(
+            "d",
+            [record(), "nope", record(input_tokens=None)],  # type: ignore[list-item]
+        )
+    assert [(r.line, r.reason) for r in result.rejects] == [
+        (1, "expected a JSON object, got str"),
+        (2, "input_tokens: missing (required)"),
+    ]
+
+
+async def test_delete_removes_only_that_dataset(tmp_path: Path) -> None:
+    async with open_store(tmp_path) as store:
+        await store.insert_records("a", [record()])
+        await store.insert_records("b", [record(), record()])
+        await store.delete_dataset("a")
+        rows = await store.fetch("SELECT dataset_id, count(*) AS n FROM requests GROUP BY 1")
+    assert rows == [{"dataset_id": "b", "n": 2}]
+
+
+async def test_concurrent_queries_and_reopen(tmp_path: Path) -> None:
+    async with open_store(tmp_path) as store:
+        await store.generate_demo("d", rows=2000, seed=3)
+        counts = await asyncio.gather(
+            *(
+                store.fetch("SELECT count(*) AS n FROM requests WHERE dataset_id = 'd'")
+                for _ in range(8)
+            )
+        )
+        assert await store.ping() >= 0
+    assert {c[0]["n"] for c in counts} == {2000}
+    async with open_store(tmp_path) as store:  # the file persists; open is idempotent
+        await store.open()
+        [row] = await store.fetch("SELECT count(*) AS n FROM requests")
+    assert row["n"] == 2000
