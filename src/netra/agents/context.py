@@ -25,6 +25,7 @@ from netra.db import Database
 from netra.db.base import new_id, utcnow
 from netra.realtime.bus import EventBus
 from netra.realtime.events import Event, envelope, to_row
+from netra.web.markdown import render_markdown
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,12 @@ class RunContext:
         await self._emit(
             "agent_completed",
             "supervisor",
-            {"message_id": message_id, "content": content, "report": report},
+            {
+                "message_id": message_id,
+                "content": content,
+                "content_html": render_markdown(content),
+                "report": report,
+            },
             store,
         )
         self.final_status = "completed"

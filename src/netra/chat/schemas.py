@@ -10,6 +10,7 @@ from netra.chat.models import Message as MessageRow
 from netra.chat.models import Run as RunRow
 from netra.chat.models import Thread as ThreadRow
 from netra.db.base import isoformat_z
+from netra.web.markdown import render_markdown
 
 
 class ThreadCreate(BaseModel):
@@ -37,8 +38,13 @@ class Thread(BaseModel):
 
     @classmethod
     def of(cls, row: ThreadRow) -> Thread:
-        return cls(id=row.id, title=row.title, dataset_id=row.dataset_id,
-                   created_at=isoformat_z(row.created_at), updated_at=isoformat_z(row.updated_at))
+        return cls(
+            id=row.id,
+            title=row.title,
+            dataset_id=row.dataset_id,
+            created_at=isoformat_z(row.created_at),
+            updated_at=isoformat_z(row.updated_at),
+        )
 
 
 class Message(BaseModel):
@@ -49,12 +55,20 @@ class Message(BaseModel):
     run_id: str | None
     created_at: str
     report: dict[str, Any] | None = None
+    content_html: str  # the content rendered to safe HTML (extension of PROTOCOL.md)
 
     @classmethod
     def of(cls, row: MessageRow) -> Message:
-        return cls(id=row.id, thread_id=row.thread_id, role=row.role,
-                   content=row.content, run_id=row.run_id, report=row.report,
-                   created_at=isoformat_z(row.created_at))
+        return cls(
+            content_html=render_markdown(row.content),
+            id=row.id,
+            thread_id=row.thread_id,
+            role=row.role,
+            content=row.content,
+            run_id=row.run_id,
+            report=row.report,
+            created_at=isoformat_z(row.created_at),
+        )
 
 
 class Run(BaseModel):
@@ -72,9 +86,16 @@ class Run(BaseModel):
         def z(value: Any) -> str | None:
             return isoformat_z(value) if value is not None else None
 
-        return cls(id=row.id, thread_id=row.thread_id, status=row.status,
-                   dataset_id=row.dataset_id, created_at=isoformat_z(row.created_at),
-                   started_at=z(row.started_at), finished_at=z(row.finished_at), error=row.error)
+        return cls(
+            id=row.id,
+            thread_id=row.thread_id,
+            status=row.status,
+            dataset_id=row.dataset_id,
+            created_at=isoformat_z(row.created_at),
+            started_at=z(row.started_at),
+            finished_at=z(row.finished_at),
+            error=row.error,
+        )
 
 
 class MessageAccepted(BaseModel):
