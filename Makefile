@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/netra serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: $(STAMP) lint
