@@ -97,17 +97,47 @@ async def test_rows_without_provider_and_no_default_are_rejected(tmp_path: Path)
     assert result.rejects[0].reason.startswith("provider: missing, and no default_provider")
 
 
-def test_detection_and_unknown_files(tmp_path: Path) -> None:
-    assert (
-        detect_format(write(tmp_path, "a", "\ufeffts,input_tokens,output_tokens\n"))
-        == "records-csv"
-    )
-    jsonl = '{"ts": "2026-01-01", "input_tokens": 1}\n'
-    assert detect_format(write(tmp_path, "b", jsonl)) == "records-jsonl"
-    with pytest.raises(ValidationFailed):
-        detect_format(write(tmp_path, "c", "TIMESTAMP,ContextTokens,GeneratedTokens\n"))
-    with pytest.raises(ValidationFailed):
+def test_unknown_and_empty_files_are_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed, match="could not recognise"):
+        detect_format(write(tmp_path, "c", "when,how much\n2026-01-01,3\n"))
+    with pytest.raises(ValidationFailed, match="empty"):
         detect_format(write(tmp_path, "d", ""))
+
+
+async def test_csv_structural_and_value_rejects(tmp_path: Path) -> None:
+    content = (
+        b"ts,provider,model,input_tokens,output_tokens,status,batch,latency_ms\n"
+        b"2026-11-01T10:00:00Z,openai,gpt-4o,\"1000\",\"100\",OK,yes,\"12.5\"\n"  # 2 ok
+        b"2026-11-01T10:00:00Z,openai,gpt-\xff,10,10,ok,no,1\n"  # 3 bad byte
+        b"2026-11-01T10:00:00Z,openai,gpt-4o,10,10,ok,no,1,extra\n"  # 4 too many
+        b"2026-11-01T10:00:00Z,openai,gpt-4o,10,10,failed,no,1\n"  # 5 status
+        b"2026-11-01T10:00:00Z,openai,gpt-4o,10,10,ok,maybe,1\n"  # 6 batch
+        b"2026-11-01T10:00:00Z,openai,gpt-4o,10,10,ok,no,-3\n"  # 7 latency
+        b"2026-11-01T10:00:00Z,openai,gpt-4o,1e3,2.0,error,1,\n"  # 8 ok
+        b"2026-11-01T10:00:00Z,openai,gpt-4o,,10,ok,no,1\n"  # 9 missing input
+    )
+    path = write(tmp_path, "r.csv", content)
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d", path)
+        rows = await store.fetch(
+            "SELECT input_tokens, output_tokens, status, batch, latency_ms FROM requests "
+            "ORDER BY input_tokens"
+        )
+    assert (result.rows, result.rejected_rows) == (2, 6)
+    assert [(r.line, r.reason) for r in result.rejects] == [
+        (3, "not valid UTF-8"),
+        (4, "expected 8 fields as in the header, got 9"),
+        (5, "status: must be 'ok' or 'error' (got 'failed')"),
+        (6, "batch: must be true or false (got 'maybe')"),
+        (7, "latency_ms: must be a number ≥ 0 (got '-3')"),
+        (9, "input_tokens: missing (required)"),
+    ]
+    assert rows == [
+        {"input_tokens": 1000, "output_tokens": 100, "status": "ok", "batch": True,
+         "latency_ms": 12.5},
+        {"input_tokens": 1000, "output_tokens": 2, "status": "error", "batch": True,
+         "latency_ms": None},
+    ]  # fmt: skip
 
 
 async def test_large_file_is_imported_in_batches_with_exact_accounting(tmp_path: Path) -> None:

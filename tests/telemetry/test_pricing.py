@@ -86,3 +86,46 @@ def test_rates_are_computed_once_per_run_of_equal_days() -> None:
         (date(2025, 6, 1), date(2025, 6, 10), 10.0),
         (date(2025, 6, 10), date(2025, 6, 21), 2.0),
     ]
+
+
+@pytest.mark.parametrize("input_tokens", [200_000, 200_001])
+async def test_the_tier_threshold_is_exclusive_as_in_the_catalogue(
+    tmp_path: Path, input_tokens: int
+) -> None:
+    cost = await _cost(tmp_path, provider="google", model="gemini-2.5-pro",
+                       input_tokens=input_tokens, output_tokens=1_000)  # fmt: skip
+    catalog = calc_price(Usage(input_tokens=input_tokens, output_tokens=1_000),
+                         "gemini-2.5-pro", provider_id="google")  # fmt: skip
+    assert cost == pytest.approx(float(catalog.total_price))
+    rate = 1.25 if input_tokens == 200_000 else 2.5
+    assert cost == pytest.approx((input_tokens * rate + 1_000 * (10 if rate == 1.25 else 15)) / 1e6)
+
+
+async def test_a_file_is_priced_per_request_like_the_api(tmp_path: Path) -> None:
+    content = (
+        "ts,provider,model,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,"
+        "batch,cost_usd\n"
+        "2025-06-09T12:00:00Z,openai,o3,1000,100,0,0,false,\n"
+        "2025-06-10T12:00:00Z,openai,o3,1000,100,0,0,false,0.01\n"
+        "2026-11-01T00:00:00Z,openai,gpt-4o,1000,100,0,0,true,\n"
+        "2026-11-01T00:00:00Z,anthropic,claude-sonnet-4-5,10000,500,6000,1000,false,\n"
+        "2026-11-01T00:00:00Z,acme,acme-1,10,10,0,0,false,0.5\n"
+    )
+    path = tmp_path / "priced.csv"
+    path.write_text(content)
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d", path)
+        rows = await store.fetch("SELECT cost_usd FROM requests ORDER BY ts, model")
+    expected = [
+        (1000 * 10 + 100 * 40) / 1e6,  # o3 before its price cut
+        (1000 * 2 + 100 * 8) / 1e6,  # and after
+        None,  # acme-1: unpriced, never free
+        (3_000 * 3 + 6_000 * 0.30 + 1_000 * 3.75 + 500 * 15) / 1e6,  # cache reads, writes
+        (1000 * 1.25 + 100 * 5) / 1e6,  # gpt-4o through the batch API
+    ]
+    costs = [r["cost_usd"] for r in rows]
+    assert costs[2] is None and result.unpriced_models == ["acme-1"]
+    assert [c for c in costs if c is not None] == pytest.approx(
+        [c for c in expected if c is not None]
+    )
+    assert result.source_cost_usd == pytest.approx(0.51)

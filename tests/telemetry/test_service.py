@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -116,3 +117,52 @@ async def test_ingest_updates_the_catalogue_and_delete_removes_everything(
         assert [d.id for d in await service.list_datasets(session, ada)] != [empty.id]
         assert len(await service.list_datasets(session, ada)) == 1
     assert await store.fetch("SELECT * FROM requests WHERE dataset_id = ?", [empty.id]) == []
+
+
+async def test_summary_append_and_clean_demo(
+    database: Database, store: DuckDBStore, tmp_path: Path
+) -> None:
+    ada = await create_user(database, "ada@example.com")
+    bob = await create_user(database, "bob@example.com")
+    content = (
+        "ts,provider,model,input_tokens,output_tokens,cost_usd,latency_ms,status,feature\n"
+        "2026-11-01T00:00:00Z,openai,gpt-4o,1000,100,0.01,100,ok,a\n"
+        "2026-11-01T06:00:00Z,openai,gpt-4o,1000,100,,300,error,b\n"
+        "2026-11-02T00:00:00Z,acme,acme-1,1000,100,0.2,500,ok,a\n"
+    )
+    path = write(tmp_path, "f.csv", content)
+    async with database.transaction() as session:
+        dataset, _ = await service.create_from_upload(
+            session, store, ada, path=path, filename="f.csv", fmt="auto", name=None,
+            default_model=None, default_provider=None,
+        )  # fmt: skip
+        more = write(tmp_path, "g.jsonl", json.dumps(record(ts="2026-11-03T00:00:00Z")) + "\n")
+        added = await service.append_file(
+            session, store, ada, dataset.id, path=more, fmt="auto", default_model=None,
+            default_provider=None,
+        )  # fmt: skip
+        assert (added.rows, added.dataset_rows) == (1, 4)
+        with pytest.raises(NotFound):
+            await service.append_file(session, store, bob, dataset.id, path=more, fmt="auto",
+                                      default_model=None, default_provider=None)  # fmt: skip
+        with pytest.raises(NotFound):
+            await service.dataset_summary(session, store, bob, dataset.id)
+        summary = await service.dataset_summary(session, store, ada, dataset.id)
+        clean = await service.create_demo(session, store, ada, rows=300, seed=1, clean=True)
+    gpt = (1000 * 2.5 + 100 * 10) / 1e6
+    overview = summary["overview"]
+    assert (overview["requests"], overview["input_tokens"], overview["error_rate"]) == (
+        4, 4000, 0.25)  # fmt: skip
+    assert overview["spend_usd"] == pytest.approx(3 * gpt)
+    assert overview["unpriced_models"] == ["acme-1"]
+    assert overview["p50_latency_ms"] == 300
+    assert [r["key"] for r in summary["by_day"]["rows"]] == [
+        "2026-11-01", "2026-11-02", "2026-11-03"]  # fmt: skip
+    assert [r["key"] for r in summary["by_provider"]["rows"]] == ["openai", "acme"]
+    assert {r["key"] for r in summary["by_feature"]["rows"]} == {"a", "b", "(none)"}
+    reported = summary["reported_cost"]
+    assert (reported["requests"], reported["unpriced_requests"]) == (2, 1)
+    assert reported["reported_usd"] == pytest.approx(0.21)
+    assert reported["computed_usd"] == pytest.approx(gpt)
+    assert reported["difference_usd"] == pytest.approx(gpt - 0.21)
+    assert clean.name.startswith("Clean demo workload") and clean.rows == 300

@@ -249,3 +249,34 @@ def cost_sql(q: str = "q", r: str = "r") -> str:
         f" + {q}.cached_input_tokens * {r}.r_cached + {q}.cache_write_tokens * {r}.r_cache_write"
         f" + {q}.output_tokens * {r}.r_output) / {MTOK}.0"
     )
+
+
+# Provider names as other tools write them -> genai-prices provider ids.
+_PROVIDER_ALIASES = {
+    "azure_openai": "azure", "azure-openai": "azure", "azure_ai": "azure",
+    "bedrock": "aws", "aws_bedrock": "aws", "aws.bedrock": "aws", "amazon": "aws",
+    "vertex_ai": "google", "vertex": "google", "vertexai": "google", "gemini": "google",
+    "gcp.gemini": "google", "gcp.vertex_ai": "google", "gcp.gen_ai": "google",
+    "google_genai": "google", "google-genai": "google",
+    "together_ai": "together", "fireworks_ai": "fireworks", "mistralai": "mistral",
+    "xai": "x-ai", "x_ai": "x-ai", "az.ai.openai": "azure", "az.ai.inference": "azure",
+    "anthropic_messages": "anthropic", "text-completion-openai": "openai",
+    "cohere_chat": "cohere", "openai_compatible": "openai",
+}  # fmt: skip
+
+
+def provider_id(name: str) -> str:
+    """The genai-prices id of a provider as another tool names it (`OPENAI`, `bedrock`)."""
+    key = name.strip().lower()
+    return _PROVIDER_ALIASES.get(key, key)
+
+
+@functools.lru_cache(maxsize=4096)
+def provider_of(model: str) -> str | None:
+    """The provider the catalogue knows `model` under, for sources that record no
+    provider (e.g. Langfuse); None when the catalogue does not know the model."""
+    try:
+        found, _ = data_snapshot.get_snapshot().find_provider_model(model, None, None, None)
+    except LookupError:
+        return None
+    return found.id

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, cast
 from fastapi import APIRouter, Body, Request, Response, status
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from netra.analysis.overview import dataset_overview, spend_breakdown
 from netra.auth.deps import CurrentUser, IngestUser
 from netra.deps import AppComponents, DbSession
 from netra.errors import BadRequest, TooLarge
@@ -149,8 +148,9 @@ async def create_demo_dataset(
     """Generate a dataset of realistic demo telemetry."""
     body = body or schemas.DemoCreate()
     dataset = await datasets.create_demo(
-        session, components.analytics, user.id, rows=body.rows, seed=body.seed, name=body.name
-    )
+        session, components.analytics, user.id, rows=body.rows, seed=body.seed,
+        clean=body.clean, name=body.name,
+    )  # fmt: skip
     return schemas.Dataset.model_validate(dataset)
 
 
@@ -172,15 +172,9 @@ async def get_dataset(dataset_id: str, user: CurrentUser, session: DbSession) ->
 async def get_dataset_summary(
     dataset_id: str, user: CurrentUser, session: DbSession, components: AppComponents
 ) -> dict[str, Any]:
-    """Overview of a dataset plus its spend by model and by feature."""
-    await datasets.get_dataset(session, user.id, dataset_id)
-    store = components.analytics
-    return {
-        "dataset_id": dataset_id,
-        "overview": await dataset_overview(store, dataset_id),
-        "by_model": await spend_breakdown(store, dataset_id, "model"),
-        "by_feature": await spend_breakdown(store, dataset_id, "feature"),
-    }
+    """Spend, requests, tokens, p50/p95 latency, error rate; spend by model, provider,
+    feature and day; and the source's reported cost against ours."""
+    return await datasets.dataset_summary(session, components.analytics, user.id, dataset_id)
 
 
 @router.delete("/api/datasets/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -219,7 +219,7 @@ def _split(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         name = str(key).strip().lower()
         if name in RECORD_FIELDS:
             fields[name] = value
-        else:
+        elif value is not None:  # an absent extra is no metadata
             extras[str(key)] = value
     return fields, extras
 

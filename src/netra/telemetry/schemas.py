@@ -44,6 +44,7 @@ class DatasetUploaded(Dataset):
 class DemoCreate(BaseModel):
     rows: Annotated[int, Field(ge=100, le=MAX_DEMO_ROWS)] = 20_000
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 42
+    clean: bool = Field(default=False, description="plant no inefficiency")
     name: Annotated[str | None, Field(max_length=200)] = None
 
 

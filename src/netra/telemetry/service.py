@@ -5,18 +5,20 @@ Every query filters by owner: another user's dataset is NotFound, never Forbidde
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from netra.analysis.overview import dataset_overview, spend_breakdown
 from netra.db.base import new_id
 from netra.errors import NotFound, TooLarge, ValidationFailed
 from netra.telemetry.importers import FORMATS
 from netra.telemetry.models import Dataset
 from netra.telemetry.schemas import MAX_INGEST_RECORDS
-from netra.telemetry.store import AnalyticsStore, ImportResult
+from netra.telemetry.store import AnalyticsStore, ImportResult, Progress
 
 
 def _apply(dataset: Dataset, result: ImportResult) -> None:
@@ -25,6 +27,18 @@ def _apply(dataset: Dataset, result: ImportResult) -> None:
     dataset.first_ts = result.first_ts
     dataset.last_ts = result.last_ts
     dataset.total_cost_usd = result.total_cost_usd
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ValidationFailed(f"unknown format {fmt!r}; supported: {', '.join(FORMATS)}")
+
+
+def _nothing_usable(filename: str, result: ImportResult) -> ValidationFailed:
+    return ValidationFailed(
+        f"no valid rows in {filename!r} ({result.rejected_rows} rejected)",
+        details={"rejects": [r.__dict__ for r in result.rejects]},
+    )
 
 
 async def create_from_upload(
@@ -38,20 +52,18 @@ async def create_from_upload(
     name: str | None,
     default_model: str | None,
     default_provider: str | None,
+    progress: Progress | None = None,
 ) -> tuple[Dataset, ImportResult]:
     """Import an uploaded file as a new dataset; ValidationFailed if no row is usable."""
-    if fmt not in FORMATS:
-        raise ValidationFailed(f"unknown format {fmt!r}; supported: {', '.join(FORMATS)}")
+    _check_format(fmt)
     dataset_id = new_id()
     result = await store.import_file(
-        dataset_id, path, fmt, default_provider=default_provider, default_model=default_model
-    )
+        dataset_id, path, fmt, default_provider=default_provider, default_model=default_model,
+        progress=progress,
+    )  # fmt: skip
     if result.rows == 0:
         await store.delete_dataset(dataset_id)
-        raise ValidationFailed(
-            f"no valid rows in {filename!r} ({result.rejected_rows} rejected)",
-            details={"rejects": [r.__dict__ for r in result.rejects]},
-        )
+        raise _nothing_usable(filename, result)
     dataset = Dataset(
         id=dataset_id,
         user_id=user_id,
@@ -63,6 +75,31 @@ async def create_from_upload(
     return await _save(session, store, dataset), result
 
 
+async def append_file(
+    session: AsyncSession,
+    store: AnalyticsStore,
+    user_id: str,
+    dataset_id: str,
+    *,
+    path: Path,
+    fmt: str,
+    default_model: str | None,
+    default_provider: str | None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Add a file's rows to one of the user's datasets (NotFound for anyone else's)."""
+    _check_format(fmt)
+    dataset = await get_dataset(session, user_id, dataset_id)
+    result = await store.import_file(
+        dataset_id, path, fmt, default_provider=default_provider, default_model=default_model,
+        progress=progress,
+    )  # fmt: skip
+    _apply(dataset, result)
+    dataset.rejected_rows += result.rejected_rows
+    await session.flush()
+    return result
+
+
 async def create_demo(
     session: AsyncSession,
     store: AnalyticsStore,
@@ -70,15 +107,17 @@ async def create_demo(
     *,
     rows: int = 20000,
     seed: int = 42,
+    clean: bool = False,
     name: str | None = None,
 ) -> Dataset:
-    """A dataset of generated, realistic telemetry."""
+    """A dataset of generated, realistic telemetry; `clean` plants no inefficiency."""
     dataset_id = new_id()
-    result = await store.generate_demo(dataset_id, rows=rows, seed=seed)
+    result = await store.generate_demo(dataset_id, rows=rows, seed=seed, clean=clean)
+    kind = "Clean demo workload" if clean else "Demo workload"
     dataset = Dataset(
         id=dataset_id,
         user_id=user_id,
-        name=name or f"Demo workload ({rows:,} requests, seed {seed})",
+        name=name or f"{kind} ({rows:,} requests, seed {seed})",
         format="demo",
         rejected_rows=0,
     )
@@ -162,3 +201,58 @@ async def newest_dataset_id(session: AsyncSession, user_id: str) -> str | None:
         .limit(1)
     )
     return dataset_id
+
+
+# Where the source reported a cost: its total beside ours, over the same requests.
+_REPORTED_COST = """
+SELECT count(source_cost_usd) AS requests,
+  round(coalesce(sum(source_cost_usd), 0), 6) AS reported_usd,
+  round(coalesce(sum(cost_usd) FILTER (WHERE source_cost_usd IS NOT NULL), 0), 6)
+    AS computed_usd,
+  count(*) FILTER (WHERE source_cost_usd IS NOT NULL AND cost_usd IS NULL)
+    AS unpriced_requests
+FROM requests WHERE dataset_id = ?
+"""
+
+
+async def reported_cost(store: AnalyticsStore, dataset_id: str) -> dict[str, Any]:
+    """The source's own cost figures against the catalogue's, where it reported any."""
+    [row] = await store.fetch(_REPORTED_COST, [dataset_id])
+    requests = int(row["requests"])
+    reported, computed = float(row["reported_usd"]), float(row["computed_usd"])
+    return {
+        "requests": requests,
+        "reported_usd": reported,
+        "computed_usd": computed,
+        "difference_usd": round(computed - reported, 6),
+        "difference_pct": round(100 * (computed - reported) / reported, 2) if reported else None,
+        "unpriced_requests": int(row["unpriced_requests"]),
+    }
+
+
+async def dataset_summary(
+    session: AsyncSession, store: AnalyticsStore, user_id: str, dataset_id: str
+) -> dict[str, Any]:
+    """Spend, requests, tokens, latency, errors, and spend by model, provider, feature
+    and day, of one of the user's datasets (NotFound for anyone else's)."""
+    await get_dataset(session, user_id, dataset_id)
+    return await summarise(store, dataset_id)
+
+
+async def summarise(store: AnalyticsStore, dataset_id: str) -> dict[str, Any]:
+    """The summary of a dataset, whoever owns it (callers check ownership first).
+
+    Its queries are independent: they run at once, each on its own cursor.
+    """
+    keys = ("model", "provider", "feature", "day")
+    overview, reported, *breakdowns = await asyncio.gather(
+        dataset_overview(store, dataset_id),
+        reported_cost(store, dataset_id),
+        *(spend_breakdown(store, dataset_id, key) for key in keys),
+    )
+    return {
+        "dataset_id": dataset_id,
+        "overview": overview,
+        **{f"by_{key}": rows for key, rows in zip(keys, breakdowns, strict=True)},
+        "reported_cost": reported,
+    }

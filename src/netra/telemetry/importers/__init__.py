@@ -1,8 +1,9 @@
 """Input formats of TELEMETRY.md: one module per format, each an `Importer`.
 
-A format module maps its rows to record dicts and validates them with
-`schema.parse_record`; adding a format is one module plus one line in `IMPORTERS`.
-Importers stream: they yield one parsed row or one rejection at a time.
+A format module maps its rows to record dicts validated by `schema.parse_record` (or,
+for plain CSV tables, stages them with DuckDB's reader and the same rules in SQL);
+adding a format is one module plus one line in `IMPORTERS`. Importers stream: no file
+is ever whole in memory.
 """
 
 from __future__ import annotations
@@ -10,16 +11,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from netra.errors import ValidationFailed
-from netra.telemetry.importers._base import Importer, Parsed
+from netra.telemetry.importers._base import Importer, Parsed, Staged
+from netra.telemetry.importers.helicone import IMPORTER as HELICONE
+from netra.telemetry.importers.langfuse_observations import IMPORTER as LANGFUSE
+from netra.telemetry.importers.litellm_spendlogs import IMPORTER as LITELLM
+from netra.telemetry.importers.otel_genai import IMPORTER as OTEL
 from netra.telemetry.importers.records_csv import IMPORTER as RECORDS_CSV
 from netra.telemetry.importers.records_jsonl import IMPORTER as RECORDS_JSONL
+from netra.telemetry.importers.token_trace import IMPORTER as TOKEN_TRACE
 
 # Order matters for detection: the most specific sniff first.
-IMPORTERS: dict[str, Importer] = {i.name: i for i in (RECORDS_JSONL, RECORDS_CSV)}
+IMPORTERS: dict[str, Importer] = {
+    i.name: i
+    for i in (OTEL, LANGFUSE, LITELLM, HELICONE, RECORDS_JSONL, RECORDS_CSV, TOKEN_TRACE)
+}
 FORMATS = ("auto", *IMPORTERS)
 _HEAD_BYTES = 64 * 1024
 
-__all__ = ["FORMATS", "IMPORTERS", "Importer", "Parsed", "choose_importer", "detect_format"]
+__all__ = [
+    "FORMATS", "IMPORTERS", "Importer", "Parsed", "Staged", "choose_importer", "detect_format",
+]  # fmt: skip
 
 
 def detect_format(path: Path) -> str:

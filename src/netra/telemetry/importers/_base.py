@@ -1,19 +1,106 @@
-"""What every format module provides."""
+"""What every format module provides, and the staging area they fill.
+
+An importer either streams parsed rows from Python (`read`, for formats whose rows need
+mapping: nested JSON, exports of other tools) or stages the file with DuckDB's own
+readers (`stage`, for plain tables where Python row-by-row would be far too slow). Both
+end in the same place: a connection-local DuckDB table `STAGE_TABLE` with the record's
+COLUMNS and a `reason` column (NULL for a valid row), plus the rejections found on the
+way. The stores take the valid rows from there, priced in bulk.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from netra.telemetry.schema import Defaults, Row
+import duckdb
+
+from netra.telemetry import pricing
+from netra.telemetry.schema import Defaults, RecordError, Row, parse_record
+from netra.telemetry.store import MAX_REJECTS, Reject
 
 # (1-based line number, the validated row or the reason it was rejected)
 Parsed = tuple[int, Row | str]
+
+STAGE_TABLE = "netra_stage"
+
+
+@dataclass
+class Staged:
+    """What staging found: valid rows (in STAGE_TABLE) and every rejection, counted."""
+
+    rows: int = 0
+    rejected: int = 0
+    rejects: list[Reject] = field(default_factory=list)  # the first MAX_REJECTS, by line
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.rejects) < MAX_REJECTS:
+            self.rejects.append(Reject(line, reason))
+
+
+Stager = Callable[[duckdb.DuckDBPyConnection, Path, Defaults], Staged]
+Reader = Callable[[BinaryIO, Defaults], Iterator[Parsed]]
 
 
 @dataclass(frozen=True)
 class Importer:
     name: str
     sniff: Callable[[str], bool]  # does this head of a file (decoded text) look like ours?
-    read: Callable[[Path, Defaults], Iterator[Parsed]]
+    read: Reader | None = None  # rows parsed in Python from the open file
+    stage: Stager | None = None  # or: the file staged by DuckDB's readers
+
+
+class Unreadable(str):
+    """The reason an item of a file could not even be read (bad bytes, bad JSON, wrong
+    field count), as readers yield it in place of the item."""
+
+
+class NotARecord(Exception):
+    """Raised by a mapper for an item that is not an LLM request (e.g. a non-GenAI span):
+    it is no data row, so neither kept nor rejected."""
+
+
+Mapper = Callable[[dict[str, Any]], Mapping[str, Any]]
+
+
+def mapped(
+    mapper: Mapper, value: Any, defaults: Defaults, *, infer_provider: bool = False
+) -> Row | str | None:
+    """One exported item through its format's mapper and the record rules: the row, the
+    reason it is rejected, or None when the item is not a request at all.
+
+    With `infer_provider` (exports of tools that do not record the provider), a row
+    without provider and without default_provider takes the provider the catalogue
+    knows its model under.
+    """
+    if isinstance(value, Unreadable):
+        return str(value)
+    if not isinstance(value, dict):
+        return f"expected a JSON object, got {type(value).__name__}"
+    try:
+        fields = mapper(value)
+        if infer_provider and defaults.provider is None and not fields.get("provider"):
+            model = fields.get("model")
+            fields = {**fields, "provider": pricing.provider_of(str(model)) if model else None}
+        return parse_record(fields, defaults)
+    except NotARecord:
+        return None
+    except RecordError as error:
+        return str(error)
+
+
+def rows_of(
+    items: Iterator[tuple[int, Any]],
+    mapper: Mapper,
+    defaults: Defaults,
+    *,
+    infer_provider: bool = False,
+) -> Iterator[Parsed]:
+    """Parsed rows of a stream of (line, item), items that are no request left out."""
+    for line, value in items:
+        outcome = mapped(mapper, value, defaults, infer_provider=infer_provider)
+        if outcome is not None:
+            yield line, outcome

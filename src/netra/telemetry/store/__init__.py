@@ -1,19 +1,26 @@
 """The analytics store: where request records live, keyed by dataset id.
 
-One Protocol, one file per engine (DuckDB now; ClickHouse when NETRA_ANALYTICS_URL is
-set, later). Every method is async and does its blocking work off the event loop.
+One Protocol, one module per engine: DuckDB (embedded, the default) and ClickHouse
+(when NETRA_ANALYTICS_URL is set). Every method is async and does its blocking work off
+the event loop.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from netra.settings import Settings
+from netra.telemetry.schema import Defaults
 
 MAX_REJECTS = 100
+
+# Called now and then during an import with the share of the file read so far (0..1).
+Progress = Callable[[float], None]
 
 
 @dataclass
@@ -37,6 +44,16 @@ class ImportResult:
     unpriced_models: list[str]
     dataset_rows: int = 0
     inserted_rows: int = 0  # rows actually added (re-sent request_ids are not)
+    source_cost_usd: float | None = None  # what the source reported, where it did
+
+
+def defaults_of(default_provider: str | None, default_model: str | None) -> Defaults:
+    """An upload's defaults as the record stores them (provider ids are lower case)."""
+    return Defaults(
+        default_provider.strip().lower() if default_provider and default_provider.strip()
+        else None,
+        default_model.strip() if default_model and default_model.strip() else None,
+    )  # fmt: skip
 
 
 class AnalyticsStore(Protocol):
@@ -56,6 +73,7 @@ class AnalyticsStore(Protocol):
         *,
         default_provider: str | None = None,
         default_model: str | None = None,
+        progress: Progress | None = None,
     ) -> ImportResult: ...
 
     async def insert_records(
@@ -63,7 +81,7 @@ class AnalyticsStore(Protocol):
     ) -> ImportResult: ...
 
     async def generate_demo(
-        self, dataset_id: str, *, rows: int = 20000, seed: int = 42
+        self, dataset_id: str, *, rows: int = 20000, seed: int = 42, clean: bool = False
     ) -> ImportResult: ...
 
     async def delete_dataset(self, dataset_id: str) -> None: ...
@@ -72,12 +90,23 @@ class AnalyticsStore(Protocol):
 
 
 def create_analytics_store(settings: Settings) -> AnalyticsStore:
-    """The store the settings ask for: a DuckDB file at settings.analytics_path."""
+    """The store the settings ask for: ClickHouse at NETRA_ANALYTICS_URL when set, else a
+    DuckDB file at settings.analytics_path."""
     if settings.analytics_url:
-        raise ValueError("NETRA_ANALYTICS_URL (ClickHouse) is not supported yet; unset it")
+        # Imported by name so the embedded default never loads the ClickHouse client.
+        module = importlib.import_module("netra.telemetry.store.clickhouse_store")
+        return cast(AnalyticsStore, module.ClickHouseStore(settings.analytics_url))
     from netra.telemetry.store.duckdb_store import DuckDBStore
 
     return DuckDBStore(settings.analytics_path)
 
 
-__all__ = ["MAX_REJECTS", "AnalyticsStore", "ImportResult", "Reject", "create_analytics_store"]
+__all__ = [
+    "MAX_REJECTS",
+    "AnalyticsStore",
+    "ImportResult",
+    "Progress",
+    "Reject",
+    "create_analytics_store",
+    "defaults_of",
+]

@@ -3,6 +3,11 @@
 One shared connection; each call takes its own cursor in a worker thread, so many runs
 query at once (DuckDB readers see consistent snapshots). Writes take a lock: DuckDB
 has one writer anyway, and it makes request_id de-duplication race-free.
+
+Imports go through `staging`: the file is staged in a connection-local table (by DuckDB's
+own readers where the format allows, else in Arrow batches from Python), then inserted
+with its cost in one INSERT … SELECT, priced once per distinct (provider, model, batch,
+day). Nothing is ever whole in Python memory; DuckDB spills past its memory limit.
 """
 
 from __future__ import annotations
@@ -10,62 +15,26 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from netra.telemetry import pricing, schema, synthetic
-from netra.telemetry.importers import Parsed, choose_importer
-from netra.telemetry.schema import COLUMN_NAMES, COLUMNS, Defaults, RecordError, Row
-from netra.telemetry.store import MAX_REJECTS, ImportResult, Reject
+from netra.telemetry import staging, synthetic
+from netra.telemetry.importers import Staged, choose_importer
+from netra.telemetry.schema import COLUMN_NAMES, COLUMNS, Defaults
+from netra.telemetry.store import ImportResult, Progress, defaults_of
 
-BATCH_ROWS = 50_000
-_ARROW = {
-    "TIMESTAMP": pa.timestamp("us"),
-    "VARCHAR": pa.string(),
-    "BIGINT": pa.int64(),
-    "DOUBLE": pa.float64(),
-    "BOOLEAN": pa.bool_(),
-}
-_ARROW_SCHEMA = pa.schema([(name, _ARROW[kind]) for name, kind in COLUMNS])
 _DDL = (
     "CREATE TABLE IF NOT EXISTS requests (dataset_id VARCHAR NOT NULL, "
     + ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
     + ", cost_usd DOUBLE)"
 )
 _COLUMN_LIST = ", ".join(COLUMN_NAMES)
-_TS, _PROVIDER, _MODEL, _BATCH, _REQUEST_ID = (
-    COLUMN_NAMES.index(name) for name in ("ts", "provider", "model", "batch", "request_id")
-)
-
-
-class _Tally:
-    """Counts of one import and its first rejections."""
-
-    def __init__(self) -> None:
-        self.rows = 0
-        self.rejected = 0
-        self.rejects: list[Reject] = []
-
-    def reject(self, line: int, reason: str) -> None:
-        self.rejected += 1
-        if len(self.rejects) < MAX_REJECTS:
-            self.rejects.append(Reject(line, reason))
-
-    def keep(self, parsed: Iterable[Parsed]) -> list[Row]:
-        rows = []
-        for line, outcome in parsed:
-            if isinstance(outcome, str):
-                self.reject(line, outcome)
-            else:
-                rows.append(outcome)
-        self.rows += len(rows)
-        return rows
+# DuckDB's buffer pool; beyond it, it spills to <file>.tmp. 512 MB keeps a 1 GB import
+# under ~800 MB of process memory and costs 10M-row summaries nothing measurable.
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -75,8 +44,9 @@ def _utc(value: datetime | None) -> datetime | None:
 class DuckDBStore:
     name = "duckdb"
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
         self.path = Path(path)
+        self.memory_limit = memory_limit
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._cursor_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -90,7 +60,13 @@ class DuckDBStore:
         if self._connection is not None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(str(self.path))
+        connection = duckdb.connect(
+            str(self.path),
+            config={
+                "memory_limit": self.memory_limit,
+                "temp_directory": f"{self.path}.tmp",
+            },
+        )
         connection.execute(_DDL)
         self._connection = connection
 
@@ -135,60 +111,56 @@ class DuckDBStore:
         *,
         default_provider: str | None = None,
         default_model: str | None = None,
+        progress: Progress | None = None,
     ) -> ImportResult:
-        defaults = Defaults(
-            default_provider.strip().lower() if default_provider else None,
-            default_model.strip() if default_model else None,
+        defaults = defaults_of(default_provider, default_model)
+        return await asyncio.to_thread(
+            self._import_file, dataset_id, path, fmt, defaults, progress
         )
-        return await asyncio.to_thread(self._import_file, dataset_id, path, fmt, defaults)
 
     def _import_file(
-        self, dataset_id: str, path: Path, fmt: str, defaults: Defaults
+        self, dataset_id: str, path: Path, fmt: str, defaults: Defaults, progress: Progress | None
     ) -> ImportResult:
         importer = choose_importer(path, fmt)
-        tally = _Tally()
-        parsed = importer.read(path, defaults)
         with self._write_lock, self._cursor() as cursor:
-            cursor.begin()
             try:
-                inserted = 0
-                while chunk := list(islice(parsed, BATCH_ROWS)):
-                    inserted += self._insert_rows(cursor, dataset_id, tally.keep(chunk))
-                cursor.commit()
-            except BaseException:
-                cursor.rollback()
-                raise
-            return self._result(cursor, dataset_id, importer.name, tally, inserted)
+                staged = staging.stage_file(cursor, importer, path, defaults, progress)
+                inserted = self._insert_staged(cursor, dataset_id)
+            finally:
+                staging.drop_stage(cursor)
+            return self._result(cursor, dataset_id, importer.name, staged, inserted)
 
     async def insert_records(self, dataset_id: str, records: list[dict[str, Any]]) -> ImportResult:
         return await asyncio.to_thread(self._insert_records, dataset_id, records)
 
     def _insert_records(self, dataset_id: str, records: list[dict[str, Any]]) -> ImportResult:
-        tally = _Tally()
-        rows = tally.keep(_validate(records))
         with self._write_lock, self._cursor() as cursor:
-            cursor.begin()
             try:
-                inserted = self._insert_rows(cursor, dataset_id, _first_of_each(rows), dedupe=True)
-                cursor.commit()
-            except BaseException:
-                cursor.rollback()
-                raise
-            return self._result(cursor, dataset_id, "api", tally, inserted)
+                staged = staging.stage_records(cursor, records)
+                inserted = self._insert_staged(cursor, dataset_id, dedupe=True)
+            finally:
+                staging.drop_stage(cursor)
+            return self._result(cursor, dataset_id, "api", staged, inserted)
 
     async def generate_demo(
-        self, dataset_id: str, *, rows: int = 20000, seed: int = 42, end: date | None = None
+        self,
+        dataset_id: str,
+        *,
+        rows: int = 20000,
+        seed: int = 42,
+        clean: bool = False,
+        end: date | None = None,
     ) -> ImportResult:
         end = end or datetime.now(UTC).date()
-        return await asyncio.to_thread(self._generate_demo, dataset_id, rows, seed, end)
+        return await asyncio.to_thread(self._generate_demo, dataset_id, rows, seed, clean, end)
 
-    def _generate_demo(self, dataset_id: str, rows: int, seed: int, end: date) -> ImportResult:
-        source = f"({synthetic.demo_sql(rows, seed, end)})"
+    def _generate_demo(
+        self, dataset_id: str, rows: int, seed: int, clean: bool, end: date
+    ) -> ImportResult:
+        source = f"({synthetic.demo_sql(rows, seed, end, clean=clean)})"
         with self._write_lock, self._cursor() as cursor:
-            inserted = self._insert_priced(cursor, dataset_id, source, synthetic.price_keys(end))
-            tally = _Tally()
-            tally.rows = inserted
-            return self._result(cursor, dataset_id, "demo", tally, inserted)
+            inserted = self._insert_priced(cursor, dataset_id, source)
+            return self._result(cursor, dataset_id, "demo", Staged(rows=inserted), inserted)
 
     async def delete_dataset(self, dataset_id: str) -> None:
         def run() -> None:
@@ -199,59 +171,38 @@ class DuckDBStore:
 
     # -- internals ------------------------------------------------------------------
 
-    def _insert_rows(
-        self,
-        cursor: duckdb.DuckDBPyConnection,
-        dataset_id: str,
-        rows: list[Row],
-        *,
-        dedupe: bool = False,
+    def _insert_staged(
+        self, cursor: duckdb.DuckDBPyConnection, dataset_id: str, *, dedupe: bool = False
     ) -> int:
-        if not rows:
-            return 0
-        columns = list(zip(*rows, strict=True))
-        table = pa.Table.from_arrays(
-            [
-                pa.array(values, type=f.type)
-                for values, f in zip(columns, _ARROW_SCHEMA, strict=True)
-            ],
-            schema=_ARROW_SCHEMA,
-        )
-        keys = {(r[_PROVIDER], r[_MODEL], r[_BATCH], r[_TS].date()) for r in rows}
-        cursor.register("incoming", table)
-        try:
-            where = ""
-            params: list[Any] = []
-            if dedupe:
-                # Re-sent records (same request_id in this dataset) are accepted, not re-added.
-                where = (
-                    "WHERE q.request_id IS NULL OR q.request_id NOT IN (SELECT request_id "
-                    "FROM requests WHERE dataset_id = ? AND request_id IS NOT NULL)"
-                )
-                params = [dataset_id]
-            return self._insert_priced(cursor, dataset_id, "incoming", keys, where, params)
-        finally:
-            cursor.unregister("incoming")
+        source = staging.valid_rows()
+        if dedupe:
+            # Re-sent records (same request_id in this dataset) are accepted, not re-added.
+            source = (
+                f"(SELECT * FROM {source} AS s WHERE s.request_id IS NULL OR NOT EXISTS ("
+                "SELECT 1 FROM requests AS e WHERE e.dataset_id = "
+                f"{staging.sql_literal(dataset_id)} AND e.request_id = s.request_id))"
+            )
+        return self._insert_priced(cursor, dataset_id, source)
 
     def _insert_priced(
-        self,
-        cursor: duckdb.DuckDBPyConnection,
-        dataset_id: str,
-        source: str,
-        keys: set[pricing.PriceKey],
-        where: str = "",
-        where_params: list[Any] | None = None,
+        self, cursor: duckdb.DuckDBPyConnection, dataset_id: str, source: str
     ) -> int:
         """INSERT the rows of `source` with their cost, priced once per distinct key."""
-        rows, _ = pricing.rate_rows(keys)
-        rates, rate_params = pricing.rates_sql(rows)
-        selected = ", ".join(f"q.{name}" for name in COLUMN_NAMES)
-        sql = (
-            f"INSERT INTO requests (dataset_id, {_COLUMN_LIST}, cost_usd) "
-            f"SELECT ?, {selected}, {pricing.cost_sql('q', 'r')} FROM {source} AS q "
-            f"LEFT JOIN {rates} AS r ON {pricing.rate_join('q', 'r')} {where}"
-        )
-        result = cursor.execute(sql, [dataset_id, *rate_params, *(where_params or [])]).fetchone()
+        select, params = staging.priced_select(cursor, source)
+        # Row order inside the table means nothing; not keeping it lets the insert run
+        # in parallel with less memory.
+        cursor.execute("SET preserve_insertion_order = false")
+        cursor.begin()
+        try:
+            result = cursor.execute(
+                f"INSERT INTO requests (dataset_id, {_COLUMN_LIST}, cost_usd) "
+                f"SELECT ?, * FROM ({select})",
+                [dataset_id, *params],
+            ).fetchone()
+            cursor.commit()
+        except BaseException:
+            cursor.rollback()
+            raise
         return int(result[0]) if result else 0
 
     def _result(
@@ -259,11 +210,12 @@ class DuckDBStore:
         cursor: duckdb.DuckDBPyConnection,
         dataset_id: str,
         fmt: str,
-        tally: _Tally,
+        staged: Staged,
         inserted: int,
     ) -> ImportResult:
         stats = cursor.execute(
-            "SELECT count(*), min(ts), max(ts), coalesce(sum(cost_usd), 0)::DOUBLE "
+            "SELECT count(*), min(ts), max(ts), coalesce(sum(cost_usd), 0)::DOUBLE, "
+            "count(source_cost_usd), sum(source_cost_usd)::DOUBLE "
             "FROM requests WHERE dataset_id = ?",
             [dataset_id],
         ).fetchone()
@@ -275,38 +227,15 @@ class DuckDBStore:
         ).fetchall()
         return ImportResult(
             format=fmt,
-            rows=tally.rows,
-            rejected_rows=tally.rejected,
-            rejects=tally.rejects,
+            rows=staged.rows,
+            rejected_rows=staged.rejected,
+            rejects=staged.rejects,
             first_ts=_utc(stats[1]),
             last_ts=_utc(stats[2]),
             total_cost_usd=float(stats[3]),
             unpriced_models=[row[0] for row in unpriced],
             dataset_rows=int(stats[0]),
             inserted_rows=inserted,
+            source_cost_usd=float(stats[5]) if stats[4] else None,
         )
 
-
-def _validate(records: list[dict[str, Any]]) -> Iterator[Parsed]:
-    for index, record in enumerate(records):
-        if not isinstance(record, dict):
-            yield index, f"expected a JSON object, got {type(record).__name__}"
-            continue
-        try:
-            yield index, schema.parse_record(record)
-        except RecordError as error:
-            yield index, str(error)
-
-
-def _first_of_each(rows: list[Row]) -> list[Row]:
-    """Drop repeats of a request_id within one call (the first one wins)."""
-    seen: set[str] = set()
-    kept = []
-    for row in rows:
-        request_id = row[_REQUEST_ID]
-        if request_id is not None:
-            if request_id in seen:
-                continue
-            seen.add(request_id)
-        kept.append(row)
-    return kept

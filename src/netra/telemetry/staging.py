@@ -1,0 +1,225 @@
+"""From a file or a list of records to priced rows, in a DuckDB connection.
+
+Both stores use this: rows are staged in the connection-local table STAGE_TABLE
+(importers/_base.py), priced once per distinct (provider, model, batch, day) by one
+join against a small rate table, and read back as one SELECT. The DuckDB store inserts
+from that SELECT in place; the ClickHouse store streams it out in Arrow batches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from netra.telemetry import pricing, schema
+from netra.telemetry.importers import Importer, Parsed, Staged
+from netra.telemetry.importers._base import STAGE_TABLE
+from netra.telemetry.schema import COLUMN_NAMES, COLUMNS, Defaults, RecordError, Row
+from netra.telemetry.store import Progress
+
+BATCH_ROWS = 50_000
+_ARROW = {
+    "TIMESTAMP": pa.timestamp("us"),
+    "VARCHAR": pa.string(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+}
+ARROW_SCHEMA = pa.schema([(name, _ARROW[kind]) for name, kind in COLUMNS])
+_STAGE_DDL = (
+    f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} ("
+    + ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
+    + ", reason VARCHAR)"
+)
+_REQUEST_ID = COLUMN_NAMES.index("request_id")
+
+
+def stage_file(
+    cursor: duckdb.DuckDBPyConnection,
+    importer: Importer,
+    path: Path,
+    defaults: Defaults,
+    progress: Progress | None = None,
+) -> Staged:
+    """Stage a file with its importer: DuckDB's readers where it has them, else Python."""
+    if importer.stage is not None:
+        with _query_progress(cursor, progress):
+            staged = importer.stage(cursor, path, defaults)
+    else:
+        assert importer.read is not None
+        with path.open("rb") as file:
+            size = max(path.stat().st_size, 1)
+
+            def report() -> None:
+                if progress is not None:
+                    progress(min(file.tell() / size, 1.0))
+
+            staged = stage_parsed(cursor, importer.read(file, defaults), report)
+    if progress is not None:
+        progress(1.0)
+    return staged
+
+
+@contextmanager
+def _query_progress(
+    cursor: duckdb.DuckDBPyConnection, progress: Progress | None
+) -> Iterator[None]:
+    """Report DuckDB's own progress of the statements run meanwhile, from a thread."""
+    if progress is None:
+        yield
+        return
+    cursor.execute("SET enable_progress_bar = true")
+    cursor.execute("SET enable_progress_bar_print = false")
+    cursor.execute("SET progress_bar_time = 0")
+    done = threading.Event()
+
+    def poll() -> None:
+        best = 0.0
+        while not done.wait(0.2):
+            # The share of the first (reading) statement; the later ones are quick.
+            share = cursor.query_progress()
+            if share > best:
+                best = share
+                progress(min(share / 100, 0.99))
+
+    thread = threading.Thread(target=poll, name="netra-import-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        cursor.execute("SET enable_progress_bar = false")
+
+
+def stage_parsed(
+    cursor: duckdb.DuckDBPyConnection,
+    parsed: Iterable[Parsed],
+    after_batch: Callable[[], None] | None = None,
+) -> Staged:
+    """Stage rows validated in Python, in Arrow batches; rejections are tallied."""
+    cursor.execute(_STAGE_DDL)
+    staged = Staged()
+    iterator = iter(parsed)
+    while chunk := list(islice(iterator, BATCH_ROWS)):
+        rows = []
+        for line, outcome in chunk:
+            if isinstance(outcome, str):
+                staged.reject(line, outcome)
+            else:
+                rows.append(outcome)
+        staged.rows += len(rows)
+        append_rows(cursor, rows)
+        if after_batch is not None:
+            after_batch()
+    return staged
+
+
+def stage_records(cursor: duckdb.DuckDBPyConnection, records: list[Any]) -> Staged:
+    """Stage records sent to the ingestion API; a request_id repeated in the call counts once.
+
+    A reject's `line` is the 0-based index of the record in the call.
+    """
+    staged = stage_parsed(cursor, [])
+    rows: list[Row] = []
+    seen: set[str] = set()
+    for index, outcome in _validate(records):
+        if isinstance(outcome, str):
+            staged.reject(index, outcome)
+            continue
+        staged.rows += 1
+        request_id = outcome[_REQUEST_ID]
+        if request_id is not None:
+            if request_id in seen:
+                continue
+            seen.add(request_id)
+        rows.append(outcome)
+    append_rows(cursor, rows)
+    return staged
+
+
+def append_rows(cursor: duckdb.DuckDBPyConnection, rows: list[Row]) -> None:
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    table = pa.Table.from_arrays(
+        [pa.array(values, type=f.type) for values, f in zip(columns, ARROW_SCHEMA, strict=True)],
+        schema=ARROW_SCHEMA,
+    )
+    cursor.register("netra_incoming", table)
+    try:
+        cursor.execute(f"INSERT INTO {STAGE_TABLE} SELECT *, NULL FROM netra_incoming")
+    finally:
+        cursor.unregister("netra_incoming")
+
+
+def _validate(records: list[Any]) -> Iterator[Parsed]:
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            yield index, f"expected a JSON object, got {type(record).__name__}"
+            continue
+        try:
+            yield index, schema.parse_record(record)
+        except RecordError as error:
+            yield index, str(error)
+
+
+def valid_rows(source: str = STAGE_TABLE) -> str:
+    """A FROM-able relation of the staged valid rows, in COLUMNS order."""
+    return f"(SELECT {', '.join(COLUMN_NAMES)} FROM {source} WHERE reason IS NULL)"
+
+
+def priced_select(
+    cursor: duckdb.DuckDBPyConnection, source: str | None = None
+) -> tuple[str, list[Any]]:
+    """SELECT of `source` (default: the staged valid rows) with its `cost_usd`, and params.
+
+    Prices are looked up once per distinct (provider, model, batch, day) of the rows.
+    """
+    relation = source or valid_rows()
+    keys = cursor.execute(
+        f"SELECT DISTINCT provider, model, batch, ts::DATE FROM {relation} AS q"
+    ).fetchall()
+    rows, _ = pricing.rate_rows((p, m, bool(b), d) for p, m, b, d in keys)
+    return priced_select_for(relation, rows)
+
+
+def priced_select_for(relation: str, rows: list[pricing.RateRow]) -> tuple[str, list[Any]]:
+    rates, params = pricing.rates_sql(rows)
+    selected = ", ".join(f"q.{name}" for name in COLUMN_NAMES)
+    sql = (
+        f"SELECT {selected}, {pricing.cost_sql('q', 'r')} AS cost_usd FROM {relation} AS q "
+        f"LEFT JOIN {rates} AS r ON {pricing.rate_join('q', 'r')}"
+    )
+    return sql, params
+
+
+def drop_stage(cursor: duckdb.DuckDBPyConnection) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+
+
+def sql_literal(value: str | None) -> str:
+    """A SQL string literal (NULL for None), for the few values not sent as parameters."""
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+__all__ = [
+    "ARROW_SCHEMA",
+    "Defaults",
+    "append_rows",
+    "drop_stage",
+    "priced_select",
+    "priced_select_for",
+    "sql_literal",
+    "stage_file",
+    "stage_parsed",
+    "stage_records",
+    "valid_rows",
+]
