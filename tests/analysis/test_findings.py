@@ -1,17 +1,21 @@
-"""Findings on the demo find the planted cases, with savings re-computed in Python."""
+"""All eight categories on generated data: every planted case found, with the savings the
+generator's ground truth says; nothing confident on clean data; totals without overlap."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from netra.analysis.model_rightsizing import CHEAPER_MODEL, cheaper_model, find_model_rightsizing
+from netra.analysis.findings import ALL_FINDERS, combined_savings, find_all
+from netra.analysis.model_rightsizing import find_model_rightsizing
 from netra.analysis.response_caching import find_response_caching
+from netra.errors import ValidationFailed
 from netra.telemetry import pricing, synthetic
 from netra.telemetry.store.duckdb_store import DuckDBStore
 
@@ -19,15 +23,98 @@ END = date(2026, 11, 25)
 FIELDS = {"id", "title", "category", "affected_requests", "current_cost_usd_month",
           "projected_cost_usd_month", "savings_usd_month", "savings_pct", "confidence",
           "evidence", "action"}  # fmt: skip
+CATEGORIES = ["model_rightsizing", "response_caching", "prompt_caching", "batch_api",
+              "output_limits", "retry_waste", "context_growth", "provider_switch"]  # fmt: skip
+ROUTING = {"model_rightsizing", "provider_switch"}
 
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[DuckDBStore]:
     store = DuckDBStore(tmp_path / "analytics.duckdb")
     await store.open()
-    await store.generate_demo("demo", rows=20_000, seed=42, end=END)
     yield store
     await store.close()
+
+
+async def _demo(store: DuckDBStore, name: str, *, rows: int = 20_000, seed: int = 42,
+                clean: bool = False) -> None:  # fmt: skip
+    result = await store.generate_demo(name, rows=rows, seed=seed, end=END, clean=clean)
+    assert result.rows == rows and result.unpriced_models == []
+
+
+def _planted_finding(findings: list[dict[str, Any]], category: str, case: dict[str, Any]
+                     ) -> dict[str, Any]:  # fmt: skip
+    matches = [
+        f for f in findings
+        if f["category"] == category and f["evidence"].get("feature") == case["feature"]
+    ]  # fmt: skip
+    assert len(matches) == 1, f"{category}: planted case on {case['feature']} not found once"
+    return matches[0]
+
+
+def test_the_eight_categories_in_order() -> None:
+    assert list(ALL_FINDERS) == CATEGORIES
+
+
+@pytest.mark.parametrize("seed", [42, 7])
+async def test_every_planted_case_is_found_with_the_ground_truth_savings(
+    store: DuckDBStore, seed: int
+) -> None:
+    await _demo(store, "demo", seed=seed)
+    truth = await synthetic.ground_truth(store, "demo")
+    findings = await find_all(store, "demo")
+    assert set(truth) == set(CATEGORIES)
+    for category, cases in synthetic.planted_cases().items():
+        [case] = cases
+        found = _planted_finding(findings, category, case)
+        assert set(found) == FIELDS
+        assert truth[category] > 0
+        assert found["savings_usd_month"] == pytest.approx(truth[category], rel=0.10), category
+        assert found["confidence"] == "high", category
+        evidence = found["evidence"]
+        assert (evidence["provider"], evidence["model"]) == (case["provider"], case["model"])
+        assert "SELECT" in evidence["query"] and found["action"]
+        if category in ROUTING:
+            assert evidence["suggested_model"] == case["suggested_model"]
+            assert evidence["suggested_provider"] == case.get("suggested_provider",
+                                                              case["provider"])  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [42, 7])
+async def test_a_clean_demo_has_no_confident_finding(store: DuckDBStore, seed: int) -> None:
+    await _demo(store, "clean", seed=seed, clean=True)
+    assert await synthetic.ground_truth(store, "clean", clean=True) == {}
+    findings = await find_all(store, "clean")
+    assert [f["id"] for f in findings if f["confidence"] == "high"] == []
+
+
+async def test_findings_are_well_formed_ranked_and_add_up(store: DuckDBStore) -> None:
+    await _demo(store, "demo")
+    findings = await find_all(store, "demo")
+    savings = [f["savings_usd_month"] for f in findings]
+    assert savings == sorted(savings, reverse=True)
+    assert len({f["id"] for f in findings}) == len(findings)
+    for f in findings:
+        assert set(f) == FIELDS and f["confidence"] in ("high", "medium", "low")
+        assert f["savings_usd_month"] > 0 and f["affected_requests"] > 0
+        assert f["current_cost_usd_month"] == pytest.approx(
+            f["projected_cost_usd_month"] + f["savings_usd_month"], abs=1e-5
+        )
+        assert f["savings_pct"] == pytest.approx(
+            100 * f["savings_usd_month"] / f["current_cost_usd_month"], abs=0.01
+        )
+        assert {"feature", "provider", "model", "query"} <= set(f["evidence"])
+    json.dumps(findings)  # sent as is over the WebSocket and stored with the run
+    total = combined_savings(findings)
+    assert max(savings) <= total["savings_usd_month"] <= sum(savings) + 1e-6
+    assert total["rule"] and total["gross_savings_usd_month"] == pytest.approx(sum(savings))
+    only = await find_all(store, "demo", ["batch_api", "retry_waste"])
+    assert {f["category"] for f in only} == {"batch_api", "retry_waste"}
+    with pytest.raises(ValidationFailed, match="unknown finding categories"):
+        await find_all(store, "demo", ["cheaper_vibes"])
+
+
+# -- exact savings, re-computed row by row in Python ----------------------------------
 
 
 async def _rows(store: DuckDBStore, feature: str) -> list[dict[str, Any]]:
@@ -52,15 +139,14 @@ def _cost(provider: str, model: str, row: dict[str, Any]) -> float:
                           row["cached_input_tokens"], row["cache_write_tokens"])  # fmt: skip
 
 
-async def test_rightsizing_finds_the_planted_case_with_matching_savings(store: DuckDBStore) -> None:
+async def test_rightsizing_reprices_every_request_of_the_feature(store: DuckDBStore) -> None:
+    await _demo(store, "demo")
     [planted] = synthetic.planted_cases()["model_rightsizing"]
     findings = await find_model_rightsizing(store, "demo")
     assert [(f["evidence"]["feature"], f["evidence"]["model"]) for f in findings] == [
         (planted["feature"], planted["model"])
     ]
     [found] = findings
-    assert set(found) == FIELDS and found["confidence"] == "high"
-    assert found["evidence"]["suggested_model"] == planted["suggested_model"]
     rows = await _rows(store, planted["feature"])
     scale = 30 / await _window_days(store)
     current = sum(_cost("openai", "gpt-4o", r) for r in rows) * scale
@@ -69,70 +155,33 @@ async def test_rightsizing_finds_the_planted_case_with_matching_savings(store: D
     assert found["current_cost_usd_month"] == pytest.approx(current, rel=1e-6)
     assert found["projected_cost_usd_month"] == pytest.approx(projected, rel=1e-6)
     assert found["savings_usd_month"] == pytest.approx(current - projected, rel=1e-6)
-    assert found["savings_pct"] == pytest.approx(100 * (current - projected) / current, abs=0.01)
-    assert "SELECT" in found["evidence"]["query"]
 
 
-async def test_response_caching_finds_the_planted_case_with_matching_savings(
-    store: DuckDBStore,
-) -> None:
+async def test_response_caching_saves_exactly_the_repeats(store: DuckDBStore) -> None:
+    await _demo(store, "demo")
     [planted] = synthetic.planted_cases()["response_caching"]
-    findings = await find_response_caching(store, "demo")
-    assert [f["evidence"]["feature"] for f in findings] == [planted["feature"]]
-    [found] = findings
-    assert set(found) == FIELDS and found["confidence"] == "high"
+    [found] = await find_response_caching(store, "demo")
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in await _rows(store, planted["feature"]):
         if row["status"] == "ok":
             groups[row["prompt_hash"]].append(row)
-    repeats = [
-        r for g in groups.values() for r in sorted(g, key=lambda r: (r["ts"], r["request_id"]))[1:]
-    ]
+    repeats = [r for g in groups.values() for r in sorted(g, key=lambda r: r["ts"])[1:]]
     scale = 30 / await _window_days(store)
+    assert found["evidence"]["feature"] == planted["feature"]
     assert found["affected_requests"] == len(repeats)
     assert found["savings_usd_month"] == pytest.approx(
         sum(r["cost_usd"] for r in repeats) * scale, rel=1e-6
     )
 
 
-def _clean_records(count: int) -> list[dict[str, Any]]:
-    """Efficient traffic: big models on long work, small models on short work, no repeats."""
-    start = datetime(2026, 11, 1)
-    records = []
-    for n in range(count):
-        ts = (start + timedelta(minutes=7 * n)).isoformat() + "Z"
-        if n % 2:
-            record = {"provider": "openai", "model": "gpt-4o", "input_tokens": 6000 + n,
-                      "output_tokens": 900, "feature": "analyst"}  # fmt: skip
-        else:
-            record = {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 300,
-                      "output_tokens": 10, "feature": "triage"}  # fmt: skip
-        records.append({**record, "ts": ts, "prompt_hash": f"p{n}", "request_id": f"r{n}"})
-    return records
-
-
-async def test_a_clean_dataset_has_no_high_confidence_findings(store: DuckDBStore) -> None:
-    result = await store.insert_records("clean", _clean_records(2000))
-    assert result.rejected_rows == 0
-    for find in (find_model_rightsizing, find_response_caching):
-        assert [f for f in await find(store, "clean") if f["confidence"] == "high"] == []
-
-
 async def test_findings_never_read_another_datasets_rows(store: DuckDBStore) -> None:
-    before = await find_response_caching(store, "demo"), await find_model_rightsizing(store, "demo")
+    await _demo(store, "demo")
+    before = await find_all(store, "demo")
     await store.generate_demo("other", rows=5000, seed=9, end=END + timedelta(days=40))
-    after = await find_response_caching(store, "demo"), await find_model_rightsizing(store, "demo")
-    for old, new in zip(before, after, strict=True):
-        assert [f["id"] for f in old] == [f["id"] for f in new]
-        for a, b in zip(old, new, strict=True):
-            assert a["affected_requests"] == b["affected_requests"]
-            assert a["savings_usd_month"] == pytest.approx(b["savings_usd_month"], abs=1e-6)
-    assert await find_model_rightsizing(store, "missing") == []
-
-
-def test_cheaper_model_catalogue() -> None:
-    assert cheaper_model("openai", "gpt-4o-2024-08-06") == "gpt-4o-mini"
-    assert cheaper_model("openai", "gpt-4o-mini") is None
-    assert cheaper_model("google", "gemini-2.5-pro") == "gemini-2.5-flash"
-    for (provider, _), target in CHEAPER_MODEL.items():
-        assert pricing.price_per_mtok(provider, target, END) is not None, target
+    after = await find_all(store, "demo")
+    assert [(f["id"], f["affected_requests"]) for f in before] == [
+        (f["id"], f["affected_requests"]) for f in after
+    ]
+    for a, b in zip(before, after, strict=True):
+        assert a["savings_usd_month"] == pytest.approx(b["savings_usd_month"], abs=1e-6)
+    assert await find_all(store, "missing") == []

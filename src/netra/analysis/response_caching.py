@@ -18,34 +18,41 @@ MEDIUM_SHARE, MEDIUM_REPEATS = 0.10, 20
 
 QUERY = f"""
 WITH {WINDOW_CTE},
-q AS (
-  SELECT coalesce(feature, '(none)') AS feature, provider, model, prompt_hash, cost_usd,
-    row_number() OVER (PARTITION BY coalesce(feature, '(none)'), provider, model, prompt_hash
-                       ORDER BY ts, request_id) AS occurrence
+answered AS (
+  SELECT coalesce(feature, '(none)') AS feature, provider, model, prompt_hash, ts, cost_usd,
+    -- 64-bit key of (feature, model, prompt): grouping on it is far faster than on the
+    -- strings, and a collision would take billions of distinct prompts
+    hash(feature, provider, model, prompt_hash) AS prompt_key
   FROM requests
   WHERE dataset_id = ? AND status = 'ok' AND prompt_hash IS NOT NULL AND cost_usd IS NOT NULL
+),
+repeated AS (SELECT prompt_key FROM answered GROUP BY prompt_key HAVING count(*) > 1),
+prompts AS (
+  -- only prompts asked more than once: how often, and what the repeats cost
+  SELECT feature, provider, model, prompt_hash, count(*) AS requests,
+    sum(cost_usd) - arg_min(cost_usd, ts) AS repeat_cost
+  FROM answered SEMI JOIN repeated USING (prompt_key) GROUP BY ALL
+),
+repeats AS (
+  SELECT feature, provider, model, sum(requests - 1) AS repeats,
+    sum(repeat_cost) AS repeat_cost,
+    list(struct_pack(prompt_hash := prompt_hash, requests := requests)
+      ORDER BY requests DESC, prompt_hash)[1:5] AS top_prompts
+  FROM prompts GROUP BY ALL HAVING sum(requests - 1) >= {MIN_REPEATS}
+),
+slices AS (
+  SELECT feature, provider, model, count(*) AS requests, sum(cost_usd) AS cost
+  FROM answered GROUP BY ALL
 )
-SELECT feature, provider, model, count(*) AS requests,
-  count(DISTINCT prompt_hash) AS distinct_prompts,
-  count(*) FILTER (WHERE occurrence > 1) AS affected_requests,
-  round(count(*) FILTER (WHERE occurrence > 1) / count(*), 4) AS repeat_share,
-  round(sum(cost_usd), 6) AS current_cost_usd,
-  round(coalesce(sum(cost_usd) FILTER (WHERE occurrence > 1), 0), 6) AS repeat_cost_usd,
-  any_value(win.days) AS window_days,
-  round(sum(cost_usd) * 30 / any_value(win.days), 6) AS current_cost_usd_month,
-  round((sum(cost_usd) - coalesce(sum(cost_usd) FILTER (WHERE occurrence > 1), 0)) * 30
-    / any_value(win.days), 6) AS projected_cost_usd_month,
-  round(coalesce(sum(cost_usd) FILTER (WHERE occurrence > 1), 0) * 30 / any_value(win.days), 6)
-    AS savings_usd_month,
-  round(100 * coalesce(sum(cost_usd) FILTER (WHERE occurrence > 1), 0)
-    / nullif(sum(cost_usd), 0), 2) AS savings_pct,
-  (SELECT list(struct_pack(prompt_hash := h, requests := n) ORDER BY n DESC)[1:5] FROM (
-     SELECT prompt_hash AS h, count(*) AS n FROM q AS t
-     WHERE t.feature = q.feature AND t.provider = q.provider AND t.model = q.model
-     GROUP BY 1 HAVING count(*) > 1)) AS top_prompts
-FROM q, win
-GROUP BY feature, provider, model
-HAVING count(*) FILTER (WHERE occurrence > 1) >= {MIN_REPEATS}
+SELECT feature, provider, model, s.requests, s.requests - r.repeats AS distinct_prompts,
+  r.repeats::BIGINT AS affected_requests, round(r.repeats / s.requests, 4) AS repeat_share,
+  round(s.cost, 6) AS current_cost_usd, round(r.repeat_cost, 6) AS repeat_cost_usd,
+  win.days AS window_days,
+  round(s.cost * 30 / win.days, 6) AS current_cost_usd_month,
+  round((s.cost - r.repeat_cost) * 30 / win.days, 6) AS projected_cost_usd_month,
+  round(r.repeat_cost * 30 / win.days, 6) AS savings_usd_month,
+  round(100 * r.repeat_cost / nullif(s.cost, 0), 2) AS savings_pct, r.top_prompts
+FROM slices AS s JOIN repeats AS r USING (feature, provider, model), win
 ORDER BY savings_usd_month DESC
 """
 
