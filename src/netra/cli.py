@@ -1,10 +1,11 @@
-"""The `netra` command: serve, ask, demo, migrate, check-config."""
+"""The `netra` command: serve, ask, demo, ingest, migrate, check-config."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -108,11 +109,11 @@ def migrate() -> None:
 
 @app.command()
 def demo(
-    rows: int = typer.Option(20000, min=100, max=10_000_000), seed: int = typer.Option(42)
+    rows: int = typer.Option(20000, min=100, max=10_000_000),
+    seed: int = typer.Option(42),
+    clean: bool = typer.Option(False, "--clean", help="plant no inefficiency"),
 ) -> None:
     """Create the demo login with a demo dataset (idempotent) and print how to log in."""
-    from netra.cli_support import ensure_demo
-
     settings = _settings()
 
     async def run() -> None:
@@ -120,7 +121,7 @@ def demo(
 
         components = await _started(settings)
         try:
-            dataset = await ensure_demo(components, rows=rows, seed=seed)
+            dataset = await _demo_dataset(components, rows, seed, clean)
         finally:
             await startup.stop(components)
         console.print(
@@ -133,6 +134,79 @@ def demo(
         f"open http://{settings.host}:{settings.port}/ and log in as "
         f"[bold]{settings.demo_email}[/] / [bold]{settings.demo_password}[/]"
     )
+
+
+CLEAN_DEMO_NAME = "Clean demo workload"
+
+
+async def _demo_dataset(components: Any, rows: int, seed: int, clean: bool) -> Any:
+    from netra.cli_support import ensure_demo
+
+    if not clean:
+        return await ensure_demo(components, rows=rows, seed=seed)
+    from netra.auth import service as auth_service
+    from netra.telemetry import service as datasets
+
+    settings = components.settings
+    async with components.db.transaction() as session:
+        user = await auth_service.ensure_user(
+            session, email=settings.demo_email, password=settings.demo_password, name="Demo"
+        )
+        for existing in await datasets.list_datasets(session, user.id):
+            if existing.name == CLEAN_DEMO_NAME:
+                return existing
+        return await datasets.create_demo(
+            session, components.analytics, user.id, rows=rows, seed=seed, clean=True,
+            name=CLEAN_DEMO_NAME,
+        )  # fmt: skip
+
+
+@app.command()
+def ingest(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    fmt: str = typer.Option("auto", "--format", help="a TELEMETRY.md format, or auto"),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="add the rows to this dataset id instead of a new dataset"
+    ),
+    name: str | None = typer.Option(None, help="name of the new dataset (default: file name)"),
+    default_provider: str | None = typer.Option(
+        None, "--default-provider", help="provider for rows that have none"
+    ),
+    default_model: str | None = typer.Option(
+        None, "--default-model", help="model for rows that have none"
+    ),
+    owner: str | None = typer.Option(
+        None, "--user", help="the owner's email (default: the demo login)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+) -> None:
+    """Import a telemetry file as a dataset (or into one), with a progress bar."""
+    from netra.errors import NetraError
+    from netra.telemetry.cli_ingest import IngestRequest, ingest_file
+
+    settings = _settings()
+    request = IngestRequest(
+        path=file, fmt=fmt, dataset_id=dataset, name=name, owner=owner,
+        default_provider=default_provider, default_model=default_model,
+    )  # fmt: skip
+
+    async def run() -> int:
+        from netra import startup
+
+        components = await _started(settings)
+        try:
+            await ingest_file(components, request, console=err, as_json=as_json, out=console)
+        except NetraError as error:
+            err.print(f"[bold red]netra:[/] {error}", highlight=False)
+            rejects = error.details.get("rejects", []) if isinstance(error.details, dict) else []
+            for reject in rejects[:10]:
+                err.print(f"  line {reject['line']}: {reject['reason']}", highlight=False)
+            return 1
+        finally:
+            await startup.stop(components)
+        return 0
+
+    raise typer.Exit(asyncio.run(run()))
 
 
 @app.command()

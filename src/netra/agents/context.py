@@ -31,6 +31,13 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Turn:
+    role: str
+    content: str
+    report: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class RunRequest:
     """What a run was asked, and with which data."""
 
@@ -40,7 +47,14 @@ class RunRequest:
     message_id: str
     dataset_id: str | None
     question: str
-    history: list[tuple[str, str]] = field(default_factory=list)  # (role, content), oldest first
+    history: list[Turn] = field(default_factory=list)  # earlier messages, oldest first
+
+    def last_report(self) -> dict[str, Any] | None:
+        """The report of the thread's latest answer: what follow-up questions refer to."""
+        for turn in reversed(self.history):
+            if turn.report:
+                return turn.report
+        return None
 
 
 @dataclass

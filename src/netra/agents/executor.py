@@ -14,7 +14,7 @@ import time
 from typing import Any, Protocol
 
 from netra import metrics
-from netra.agents.context import RunContext, RunRequest
+from netra.agents.context import RunContext, RunRequest, Turn
 from netra.agents.llm import LanguageModelError
 from netra.agents.team import AgentTeam
 from netra.chat import service as chat_service
@@ -93,7 +93,7 @@ class InProcessRunExecutor:
                 return None
             history = await chat_service.thread_history(session, run.thread_id)
         question = next((m.content for m in history if m.id == run.message_id), "")
-        earlier = [(m.role, m.content) for m in history if m.id != run.message_id]
+        earlier = [Turn(m.role, m.content, m.report) for m in history if m.id != run.message_id]
         return RunRequest(run_id=run.id, thread_id=run.thread_id, user_id=run.user_id,
                           message_id=run.message_id, dataset_id=run.dataset_id,
                           question=question, history=earlier)

@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents.context import ToolOutcome
-from netra.analysis.model_rightsizing import find_model_rightsizing
+from netra.analysis import questions
+from netra.analysis.findings import ALL_FINDERS
 from netra.analysis.overview import dataset_overview, spend_breakdown
-from netra.analysis.response_caching import find_response_caching
+from netra.analysis.whatif import Scenario, simulate
 from netra.telemetry.store import AnalyticsStore
+
+FINDING_CATEGORIES = tuple(ALL_FINDERS)
 
 
 def usd(value: float | None) -> str:
@@ -18,38 +21,68 @@ def usd(value: float | None) -> str:
 
 async def overview_tool(store: AnalyticsStore, dataset_id: str) -> ToolOutcome:
     result = await dataset_overview(store, dataset_id)
-    summary = (
-        f"{result['requests']:,} requests over {result['window_days']:.1f} days, "
-        f"{usd(result['spend_usd'])} spent ({usd(result['monthly_spend_usd'])}/month)"
-    )
+    summary = (f"{result['requests']:,} requests over {result['window_days']:.1f} days, "
+               f"{usd(result['spend_usd'])} spent ({usd(result['monthly_spend_usd'])}/month)")
     return ToolOutcome(result, summary)
 
 
-async def breakdown_tool(store: AnalyticsStore, dataset_id: str, by: str) -> ToolOutcome:
-    result = await spend_breakdown(store, dataset_id, by)
+async def profile_tool(store: AnalyticsStore, dataset_id: str) -> ToolOutcome:
+    result = await questions.dataset_profile(store, dataset_id)
+    fields = result.get("fields", {})
+    present = sorted(name for name, share in fields.items() if float(share or 0) > 0)
+    return ToolOutcome(result, f"{len(result.get('features') or [])} feature(s), "
+                       f"{len(result.get('models') or [])} model(s); fields: {', '.join(present)}")
+
+
+async def breakdown_tool(
+    store: AnalyticsStore, dataset_id: str, by: str, last_days: int | None = None
+) -> ToolOutcome:
+    if last_days is None:
+        result = await spend_breakdown(store, dataset_id, by)
+    else:
+        result = await questions.spend_slice(store, dataset_id, by, last_days=last_days)
     rows = result["rows"]
     if not rows:
         return ToolOutcome(result, f"no spend by {by}")
     if by == "day":
         return ToolOutcome(result, f"{len(rows)} days of spend")
     top = rows[0]
-    summary = (
-        f"{len(rows)} {by}s; top: {top['key']} at {usd(top['spend_usd'])} ({top['share_pct']:.0f}%)"
-    )
-    return ToolOutcome(result, summary)
+    return ToolOutcome(result, f"{len(rows)} {by}s; top: {top['key']} at "
+                       f"{usd(top['spend_usd'])} ({top['share_pct']:.0f}%)")
+
+
+async def latency_tool(store: AnalyticsStore, dataset_id: str) -> ToolOutcome:
+    result = await questions.latency_by_model(store, dataset_id)
+    rows = result["rows"]
+    if not rows:
+        return ToolOutcome(result, "no latency recorded")
+    slowest = rows[0]
+    return ToolOutcome(result, f"slowest: {slowest['model']} at p95 "
+                       f"{slowest['p95_latency_ms']:,.0f} ms")
+
+
+async def error_cost_tool(store: AnalyticsStore, dataset_id: str) -> ToolOutcome:
+    result = await questions.error_cost(store, dataset_id)
+    return ToolOutcome(result, f"{result['failed_requests']:,} failed requests cost "
+                       f"{usd(result['cost_usd'])} ({usd(result['cost_usd_month'])}/month)")
+
+
+async def providers_tool(store: AnalyticsStore, dataset_id: str, model: str | None) -> ToolOutcome:
+    result = await questions.compare_providers(store, dataset_id, model)
+    rows = result.get("rows") or []
+    return ToolOutcome(result, f"{len(rows)} provider option(s) compared")
 
 
 async def findings_tool(store: AnalyticsStore, dataset_id: str, category: str) -> ToolOutcome:
-    finders = {
-        "model_rightsizing": find_model_rightsizing,
-        "response_caching": find_response_caching,
-    }
-    findings: list[dict[str, Any]] = await finders[category](store, dataset_id)
+    findings: list[dict[str, Any]] = await ALL_FINDERS[category](store, dataset_id)
     savings = sum(f["savings_usd_month"] for f in findings)
-    summary = (
-        f"{len(findings)} finding(s), {usd(savings)}/month" if findings else "nothing to gain here"
-    )
+    summary = (f"{len(findings)} finding(s), {usd(savings)}/month"
+               if findings else "nothing to gain here")
     return ToolOutcome(findings, summary)
 
 
-FINDING_CATEGORIES = ("model_rightsizing", "response_caching")
+async def simulate_tool(store: AnalyticsStore, dataset_id: str, scenario: Scenario) -> ToolOutcome:
+    result = await simulate(store, dataset_id, scenario)
+    return ToolOutcome(result, f"would have paid {usd(result['simulated_cost_usd'])} instead of "
+                       f"{usd(result['current_cost_usd'])} ({usd(result['savings_usd_month'])}"
+                       "/month less)")

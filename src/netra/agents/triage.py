@@ -1,40 +1,74 @@
-"""Triage: what is being asked, and can the data answer it?"""
+"""Triage: what is being asked, with which parameters, and can the data answer it?"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from netra.agents import tools
 from netra.agents.context import RunContext
+from netra.agents.intents import INTENTS, NEEDS, Ask, read_ask
 from netra.agents.llm import LanguageModel
+from netra.telemetry.store import AnalyticsStore
 
-# label -> the words that signal it (the offline model scores on these; a hosted model
-# reads them as descriptions).
-INTENTS: dict[str, str] = {
-    "optimize": "optimize optimise save savings reduce cut lower cheaper recommendations "
-                "improve waste efficient bill cost costs money",
-    "spend": "spend spending breakdown where goes which model models feature features provider "
-             "expensive biggest top day week trend",
-    "latency": "latency slow slowest fast fastest p95 p50 response time speed performance",
-    "errors": "errors error failures failed failing retry retries rate limit timeout reliability",
-    "data_help": "upload import ingest format formats csv jsonl bring data dataset connect "
-                 "api telemetry send",
-}
+FIELD_PRESENT = 0.05  # a field counts as present when at least 5% of rows carry it
+FOLLOW_UPS = ("finding_detail", "what_if")
 
 
 @dataclass(frozen=True)
 class Plan:
     intent: str
-    has_data: bool
+    ask: Ask
+    dataset_id: str | None
+    profile: dict[str, Any] | None  # the dataset_profile tool's result
+    missing: tuple[str, ...]  # fields the question needs that the data lacks
+    previous: dict[str, Any] | None  # the report of the thread's last answer
 
 
-async def triage(ctx: RunContext, llm: LanguageModel) -> Plan:
+def names(items: Any, key: str) -> list[str]:
+    """Names from a profile list whose items are strings or dicts."""
+    return [str(i[key] if isinstance(i, dict) else i) for i in items or []]
+
+
+def _missing(intent: str, profile: dict[str, Any] | None) -> tuple[str, ...]:
+    needed = NEEDS.get(intent, ())
+    if profile is None or not needed:
+        return ()
+    fields = profile.get("fields", {})
+    present = [f for f in needed if float(fields.get(f) or 0) >= FIELD_PRESENT]
+    # Caching questions are answerable from either hash; the rest need every field.
+    if intent == "caching":
+        return () if present else needed
+    return tuple(f for f in needed if f not in present)
+
+
+async def triage(ctx: RunContext, llm: LanguageModel, store: AnalyticsStore) -> Plan:
     async with ctx.agent("triage") as step:
         await ctx.think("triage", "Reading the question to decide which analyses it needs.")
         intent = await llm.classify(ctx.request.question, INTENTS)
-        has_data = ctx.request.dataset_id is not None
-        if not has_data:
-            await ctx.think("triage", "There is no dataset yet: the answer will say what to bring.")
-        else:
-            await ctx.think("triage", f"This is a question about {intent.replace('_', ' ')}.")
-        step.summary = f"intent: {intent}" + ("" if has_data else " (no data yet)")
-        return Plan(intent=intent, has_data=has_data)
+        dataset_id, profile = ctx.request.dataset_id, None
+        if dataset_id is not None:
+            outcome = await ctx.tool("triage", "dataset_profile", {"dataset_id": dataset_id},
+                                     lambda: tools.profile_tool(store, dataset_id))
+            profile = outcome.result
+        ask = read_ask(ctx.request.question,
+                       features=names((profile or {}).get("features"), "feature"),
+                       models=names((profile or {}).get("models"), "model"))
+        previous = ctx.request.last_report()
+        if intent == "finding_detail" and not (previous and previous.get("findings")):
+            await ctx.think("triage", "There are no earlier findings in this thread to expand "
+                            "on, so the full analysis runs first.")
+            intent = "optimize"
+        missing = _missing(intent, profile)
+        await ctx.think("triage", _judgement(intent, dataset_id, missing))
+        step.summary = f"intent: {intent}" + (f"; missing: {', '.join(missing)}" if missing else "")
+        return Plan(intent, ask, dataset_id, profile, missing, previous)
+
+
+def _judgement(intent: str, dataset_id: str | None, missing: tuple[str, ...]) -> str:
+    if dataset_id is None:
+        return "There is no dataset yet: the answer will say what to bring and how."
+    if missing:
+        return (f"The dataset lacks {', '.join(missing)}, which this question needs: the answer "
+                "will say what to add, and what it can already conclude.")
+    return f"This is a question about {intent.replace('_', ' ')}; the data can answer it."
