@@ -1,0 +1,131 @@
+// Datasets: upload with progress and rejected lines, demo data, the list, and the
+// picker that chooses the dataset a thread's next question uses.
+import { $, h, ask, num, usd, day, showError } from "./dom.js";
+import { request, upload } from "./api.js";
+
+const data = { list: [], wanted: null };
+
+export function initDatasets() {
+  $("upload-form").addEventListener("submit", (e) => { e.preventDefault(); uploadFile(); });
+  $("demo-btn").addEventListener("click", loadDemo);
+}
+
+export async function loadDatasets() {
+  data.list = await request("GET", "/api/datasets");
+  render();
+}
+
+export function clearDatasets() {
+  data.list = [];
+  data.wanted = null;
+  render();
+}
+
+/** The thread's dataset when it has one, else the newest. */
+export function selectDataset(id) {
+  data.wanted = id;
+  fillSelect();
+}
+
+export function selectedDataset() {
+  return $("dataset-select").value || null;
+}
+
+function fillSelect() {
+  const select = $("dataset-select");
+  if (!data.list.length) {
+    select.replaceChildren(h("option", { value: "" }, "No data yet: load the demo on Datasets"));
+    return;
+  }
+  select.replaceChildren(...data.list.map((d) =>
+    h("option", { value: d.id }, `${d.name} · ${num(d.rows)} rows`)));
+  const wanted = data.list.some((d) => d.id === data.wanted) ? data.wanted : data.list[0].id;
+  select.value = wanted;
+}
+
+function render() {
+  fillSelect();
+  $("dataset-list").replaceChildren(...data.list.map((d) => h("tr", { dataset: { datasetId: d.id } },
+    h("td", {}, d.name),
+    h("td", {}, num(d.rows)),
+    h("td", {}, num(d.rejected_rows)),
+    h("td", {}, usd(d.total_cost_usd)),
+    h("td", {}, d.first_ts ? `${day(d.first_ts)} → ${day(d.last_ts)}` : ""),
+    h("td", {}, h("button", { type: "button", "aria-label": `Delete dataset ${d.name}`,
+                               onclick: () => remove(d) }, "Delete")))));
+}
+
+function status(text) { $("upload-status").textContent = text; }
+
+function showRejects(rejects, total) {
+  const box = $("rejects");
+  box.hidden = !rejects.length;
+  $("rejects-title").textContent = total > rejects.length
+    ? `Rejected lines (first ${rejects.length} of ${num(total)})` : `Rejected lines (${rejects.length})`;
+  $("rejects-body").replaceChildren(...rejects.map((r) =>
+    h("tr", {}, h("td", {}, String(r.line)), h("td", {}, r.reason))));
+}
+
+async function uploadFile() {
+  const file = $("upload-file").files[0];
+  if (!file) { status("Choose a file first."); return; }
+  const form = new FormData();
+  form.append("file", file);
+  form.append("format", $("upload-format").value);
+  for (const [field, id] of [["name", "upload-name"], ["default_provider", "upload-provider"],
+                             ["default_model", "upload-model"]]) {
+    const value = $(id).value.trim();
+    if (value) form.append(field, value);
+  }
+  const bar = $("upload-progress");
+  bar.hidden = false;
+  bar.value = 0;
+  $("upload-btn").disabled = true;
+  showRejects([], 0);
+  status(`Uploading ${file.name}…`);
+  try {
+    const result = await upload(form, (share) => {
+      bar.value = share;
+      status(share < 1 ? `Uploading ${file.name}… ${Math.round(share * 100)}%`
+                       : `Reading ${file.name}…`);
+    });
+    bar.value = 1;
+    status(`${result.name}: ${num(result.rows)} rows imported, ${num(result.rejected_rows)} rejected.`);
+    showRejects(result.rejects || [], result.rejected_rows || 0);
+    $("upload-form").reset();
+    await loadDatasets();
+  } catch (error) {
+    status(`Upload failed: ${error.message}`);
+    showError(error, "Upload failed");
+  } finally {
+    $("upload-btn").disabled = false;
+    bar.hidden = true;
+  }
+}
+
+async function loadDemo() {
+  const button = $("demo-btn");
+  button.disabled = true;
+  status("Generating demo data…");
+  try {
+    const dataset = await request("POST", "/api/datasets/demo", {});
+    status(`Demo data loaded: ${dataset.name}, ${num(dataset.rows)} rows, ${usd(dataset.total_cost_usd)}.`);
+    await loadDatasets();
+    selectDataset(dataset.id);
+  } catch (error) {
+    status(`Could not load demo data: ${error.message}`);
+    showError(error, "Demo data");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function remove(dataset) {
+  if (!await ask(`Delete the dataset “${dataset.name}” and its records?`, { ok: "Delete" })) return;
+  try {
+    await request("DELETE", `/api/datasets/${dataset.id}`);
+    await loadDatasets();
+  } catch (error) {
+    showError(error, "Could not delete the dataset");
+  }
+}

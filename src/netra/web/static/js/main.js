@@ -1,0 +1,106 @@
+// Boot: sign-in state, the socket, hash routes (#/chat/<id>, #/datasets, #/keys), theme.
+import { $, showError } from "./dom.js";
+import { logout, onAuthChange, session } from "./api.js";
+import { Live } from "./socket.js";
+import { initAuth, showAuth } from "./auth.js";
+import { initChat, onConnected, onFrame, openThread, signOutChat, threadDeleted,
+         threadRenamed } from "./chat.js";
+import { clearThreads, initThreads, loadThreads } from "./threads.js";
+import { clearDatasets, initDatasets, loadDatasets } from "./datasets.js";
+import { clearKeys, initKeys, loadKeys } from "./keys.js";
+import { recolourCharts } from "./report.js";
+
+const CONNECTION_TEXT = {
+  connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…", offline: "Offline",
+};
+const live = new Live({
+  frame: onFrame,
+  connected: onConnected,
+  authFailed: () => signedOut("Your session has ended. Please log in again."),
+  state: (state, delay) => {
+    const el = $("conn");
+    el.dataset.state = state;
+    el.textContent = state === "reconnecting" && delay
+      ? `Reconnecting in ${Math.ceil(delay / 1000)} s…` : CONNECTION_TEXT[state];
+  },
+});
+let entered = false;
+
+function route() {
+  if (!entered) return;
+  const [, screen = "chat", id = ""] = location.hash.split("/");
+  const views = { chat: "chat-view", datasets: "datasets-view", keys: "keys-view" };
+  const current = views[screen] ? screen : "chat";
+  for (const [name, view] of Object.entries(views)) $(view).hidden = name !== current;
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    // An empty aria-current means "false" to assistive technology: say "page".
+    if (link.dataset.nav === current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  closeMenu();
+  if (current === "chat") openThread(id || null);
+  if (current === "keys") loadKeys().catch((e) => showError(e, "Could not load the API keys"));
+  if (current === "datasets") loadDatasets().catch((e) => showError(e, "Could not load datasets"));
+}
+
+function enter() {
+  if (entered) return;
+  entered = true;
+  $("auth-screen").hidden = true;
+  $("app").hidden = false;
+  $("who").textContent = session()?.user?.email || "";
+  live.start();
+  loadThreads().catch((e) => showError(e, "Could not load the threads"));
+  loadDatasets().catch((e) => showError(e, "Could not load datasets"));
+  route();
+}
+
+function signedOut(message = "") {
+  entered = false;
+  live.stop();
+  signOutChat();
+  clearThreads();
+  clearDatasets();
+  clearKeys();
+  showAuth(message);
+}
+
+function closeMenu() {
+  document.body.classList.remove("menu-open");
+  $("menu-btn").setAttribute("aria-expanded", "false");
+}
+
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  const next = theme === "dark" ? "light" : "dark";
+  $("theme-btn").setAttribute("aria-label", `Switch to ${next} theme`);
+}
+
+function initChrome() {
+  const dark = matchMedia("(prefers-color-scheme: dark)").matches;
+  applyTheme(document.documentElement.dataset.theme || (dark ? "dark" : "light"));
+  $("theme-btn").addEventListener("click", () => {
+    const theme = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+    localStorage.setItem("netra.theme", theme);
+    applyTheme(theme);
+    recolourCharts();
+  });
+  $("menu-btn").addEventListener("click", () => {
+    const open = document.body.classList.toggle("menu-open");
+    $("menu-btn").setAttribute("aria-expanded", String(open));
+  });
+  $("logout-btn").addEventListener("click", () => {
+    logout().catch((e) => showError(e, "Signed out here, but the server was not told"));
+  });
+}
+
+initChrome();
+initAuth();
+initChat(live);
+initThreads({ renamed: threadRenamed, deleted: threadDeleted });
+initDatasets();
+initKeys();
+onAuthChange((auth) => (auth ? enter() : signedOut()));
+window.addEventListener("hashchange", route);
+if (session()) enter();
+else showAuth();

@@ -1,0 +1,174 @@
+// One assistant turn: the live timeline of a run (agents, thinking, tool calls) and
+// its answer, streamed as plain text, then swapped for the server's safe HTML.
+import { h, announce } from "./dom.js";
+import { renderReport } from "./report.js";
+
+const AGENT_NAMES = {
+  supervisor: "Supervisor", triage: "Triage", data: "Data analyst",
+  optimization: "Optimizer", actions: "Action planner", reporting: "Report writer",
+};
+const agentName = (agent) => AGENT_NAMES[agent] || agent;
+
+function ms(value) {
+  if (typeof value !== "number") return "";
+  return value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(1)} s`;
+}
+
+export class RunView {
+  /** opts: {live: bool, onChange(), onFinished(view)} */
+  constructor(runId, opts = {}) {
+    this.runId = runId;
+    this.opts = opts;
+    this.finished = false;
+    this.answered = false;
+    this.groups = new Map();   // agent -> <ol> of its steps, while the agent works
+    this.agents = new Map();   // agent -> its <li>, while the agent works
+    this.chunks = 0;           // partial_result events applied (each exactly once)
+    this.tools = new Map();    // tool_call_id -> <li>
+    this.status = h("span", { class: "run-status" }, opts.live ? "Starting…" : "Done");
+    this.list = h("ol", { class: "timeline" });
+    this.steps = h("details", { class: "steps", open: !!opts.live },
+      h("summary", {}, h("span", {}, "Agent steps"), " · ", this.status), this.list);
+    this.text = document.createTextNode("");
+    this.answer = h("div", { class: "answer streaming", "aria-busy": opts.live ? "true" : "false" },
+      this.text);
+    this.reportSlot = h("div", { class: "report-slot" });
+    this.el = h("article", { class: "turn assistant", dataset: { runId } },
+      this.steps, this.answer, this.reportSlot);
+    if (!opts.live) {  // a turn from the history: its run is over
+      this.finished = true;
+      this.el.dataset.finished = "true";
+    }
+  }
+
+  /** A finished answer from the thread history (no events needed to show it). */
+  showAnswer(html, content, report) {
+    this.answered = true;
+    this.answer.setAttribute("aria-busy", "false");
+    if (typeof html === "string" && html) {
+      this.answer.classList.remove("streaming");
+      this.answer.innerHTML = html;  // server-rendered, sanitised Markdown (web/markdown.py)
+    } else {
+      this.text.data = content || "";  // no HTML sent: the Markdown source, as plain text
+    }
+    if (report && typeof report === "object") renderReport(this.reportSlot, report, content || "");
+  }
+
+  apply(event) {
+    const handler = this[`on_${event.type}`];
+    if (handler) handler.call(this, event, event.payload || {});
+    this.el.dataset.lastSeq = event.seq;
+    this.opts.onChange?.();
+  }
+
+  group(agent) {
+    return this.groups.get(agent) || this.list;
+  }
+
+  step(event, cls, ...children) {
+    const li = h("li", { class: `step ${cls}`, dataset: { seq: event.seq, type: event.type } },
+      ...children);
+    this.group(event.agent).append(li);
+    return li;
+  }
+
+  on_agent_started(event) {
+    if (event.agent === "supervisor") {
+      this.setStatus("Working…");
+      this.step(event, "run-start", h("span", { class: "label" }, "Run started"));
+      return;
+    }
+    const inner = h("ol", { class: "agent-steps" });
+    const li = this.step(event, "agent running",
+      h("div", { class: "agent-head" },
+        h("span", { class: "label" }, agentName(event.agent)),
+        h("span", { class: "agent-state" }, "working…")),
+      inner);
+    li.dataset.agent = event.agent;
+    this.groups.set(event.agent, inner);
+    this.agents.set(event.agent, li);
+    this.setStatus(`${agentName(event.agent)} is working…`);
+  }
+
+  on_agent_thinking(event, p) {
+    this.step(event, "thinking", p.text || "");
+  }
+
+  on_tool_executing(event, p) {
+    const args = JSON.stringify(p.args ?? {}, null, 2);
+    const li = this.step(event, "tool running",
+      h("div", { class: "tool-head" },
+        h("code", { class: "tool-name" }, p.tool || "tool"),
+        h("span", { class: "tool-state" }, "running…")),
+      h("details", { class: "tool-args" }, h("summary", {}, "arguments"), h("pre", {}, args)),
+      h("p", { class: "tool-summary" }));
+    this.tools.set(p.tool_call_id, li);
+  }
+
+  on_tool_completed(event, p) {
+    const li = this.tools.get(p.tool_call_id) || this.step(event, "tool",
+      h("div", { class: "tool-head" }, h("code", { class: "tool-name" }, p.tool),
+        h("span", { class: "tool-state" })), h("p", { class: "tool-summary" }));
+    li.dataset.endSeq = event.seq;
+    li.classList.remove("running");
+    li.classList.add(p.ok ? "ok" : "failed");
+    li.querySelector(".tool-state").textContent = `${p.ok ? "done" : "failed"} · ${ms(p.duration_ms)}`;
+    li.querySelector(".tool-summary").textContent = p.summary || "";
+  }
+
+  on_partial_result(_event, p) {
+    this.chunks += 1;
+    this.answer.dataset.chunks = this.chunks;
+    if (this.answered) return;
+    this.text.appendData(p.text || "");
+  }
+
+  endAgent(event, ok, text) {
+    const li = this.agents.get(event.agent);
+    if (!li) return;
+    this.agents.delete(event.agent);
+    li.dataset.endSeq = event.seq;
+    li.classList.remove("running");
+    li.classList.add(ok ? "ok" : "failed");
+    li.querySelector(".agent-state").textContent = text;
+    this.groups.delete(event.agent);
+  }
+
+  on_agent_completed(event, p) {
+    if (event.agent !== "supervisor") { this.endAgent(event, true, p.summary || "done"); return; }
+    this.step(event, "run-end ok", h("span", { class: "label" }, "Answer ready"));
+    if (!this.answered) this.showAnswer(p.content_html || "", p.content || "", p.report);
+    this.finish("Done", "Answer ready");
+  }
+
+  on_agent_error(event, p) {
+    const text = `${p.message || "failed"}${p.code ? ` (${p.code})` : ""}`;
+    if (event.agent !== "supervisor") { this.endAgent(event, false, text); return; }
+    this.step(event, "run-end failed", h("span", { class: "label" }, `Failed: ${text}`));
+    this.answer.after(h("p", { class: "error run-error", role: "alert" },
+      `The run failed: ${text}`));
+    this.finish("Failed", `The run failed: ${p.message || ""}`);
+  }
+
+  on_run_cancelled(event) {
+    this.step(event, "run-end cancelled", h("span", { class: "label" }, "Stopped"));
+    this.answer.after(h("p", { class: "notice run-cancelled" }, "Stopped. The run was cancelled."));
+    this.finish("Stopped", "The run was stopped");
+  }
+
+  setStatus(text) { this.status.textContent = text; }
+
+  finish(status, spoken) {
+    this.finished = true;
+    this.answer.classList.remove("streaming");
+    this.answer.setAttribute("aria-busy", "false");
+    this.el.dataset.finished = "true";
+    this.setStatus(status);
+    const count = this.list.querySelectorAll("li.step").length;
+    this.steps.querySelector("summary > span").textContent = `Agent steps (${count})`;
+    // The answer is what the reader came for; the steps stay one click away.
+    if (this.answered && this.opts.live) this.steps.open = false;
+    if (this.opts.live) announce(spoken);
+    this.opts.onFinished?.(this);
+  }
+}
