@@ -112,3 +112,16 @@ def test_a_dead_database_fails_with_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "start-up failed in phase 'database + migrations'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bad_analytics_url_fails_its_phase_with_one_clear_line(tmp_path: Path) -> None:
+    result = run_netra(
+        ["serve", "--port", str(free_port())],
+        tmp_path,
+        NETRA_ANALYTICS_URL="mysql://secret-password@db.example:3306/x",
+    )
+    assert result.returncode == 1
+    line = [text for text in result.stderr.splitlines() if "start-up failed" in text]
+    assert len(line) == 1, result.stderr
+    assert "phase 'analytics store'" in line[0] and "mysql" in line[0]
+    assert "secret-password" not in result.stderr and "Traceback" not in result.stderr

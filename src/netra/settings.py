@@ -40,7 +40,9 @@ class Settings(BaseSettings):
         default=None, description="redis://…; enables Redis event fan-out and tickets"
     )
     analytics_url: str | None = Field(
-        default=None, description="clickhouse://…; default DuckDB file in DATA_DIR"
+        default=None,
+        description="clickhouse://user:pw@host:8123/db[?cluster=NAME] or chdb:///dir; "
+        "unset: a DuckDB file in DATA_DIR",
     )
 
     llm_base_url: str | None = None

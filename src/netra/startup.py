@@ -25,7 +25,7 @@ from netra.db import Database
 from netra.realtime.bus import create_event_bus
 from netra.realtime.hub import ConnectionHub
 from netra.settings import Settings
-from netra.telemetry.store import create_analytics_store
+from netra.telemetry.store import AnalyticsStore, create_analytics_store
 
 log = logging.getLogger("netra.startup")
 T = TypeVar("T")
@@ -73,9 +73,8 @@ async def start(settings: Settings) -> Components:
         hub = ConnectionHub()
         bus_target = _redact(settings.redis_url) if settings.redis_url else bus.name
         await _phase(settings, "event bus", bus_target, _start_bus(bus, tickets))
-        analytics = create_analytics_store(settings)
-        opened.append(analytics)
-        await _phase(settings, "analytics store", analytics.name, analytics.open())
+        analytics = await _phase(settings, "analytics store", _analytics_target(settings),
+                                 _open_analytics(settings, opened))
         llm = create_language_model(settings)
         opened.append(llm)
         executor = InProcessRunExecutor(settings, db, bus, AgentTeam(analytics, llm))
@@ -90,6 +89,22 @@ async def start(settings: Settings) -> Components:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(part.close(), timeout=2)
         raise
+
+
+def _analytics_target(settings: Settings) -> str:
+    if not settings.analytics_url:
+        return "duckdb"
+    # Only the scheme and host: the URL may carry a password.
+    scheme, _, rest = settings.analytics_url.partition("://")
+    return f"{scheme}://{rest.rsplit('@', 1)[-1].split('/', 1)[0]}"
+
+
+async def _open_analytics(settings: Settings, opened: list[Any]) -> AnalyticsStore:
+    # Built inside the phase, so a bad URL or a missing extra is a one-line StartupError.
+    analytics = create_analytics_store(settings)
+    opened.append(analytics)
+    await analytics.open()
+    return analytics
 
 
 async def _start_bus(bus: Any, tickets: Any) -> None:
