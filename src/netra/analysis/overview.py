@@ -31,7 +31,7 @@ SELECT {key} AS key, count(*) AS requests, round(coalesce(sum(cost_usd), 0), 6) 
 FROM requests WHERE dataset_id = ? GROUP BY 1 ORDER BY spend_usd DESC, requests DESC, key
 """
 
-_KEYS = {
+BREAKDOWN_KEYS = {
     "model": "model",
     "feature": "coalesce(feature, '(none)')",
     "provider": "provider",
@@ -66,7 +66,9 @@ async def dataset_overview(store: AnalyticsStore, dataset_id: str) -> dict[str, 
     )
     parts = {}
     for name in ("provider", "model", "feature"):
-        parts[name + "s"] = await store.fetch(_COUNTS.format(key=_KEYS[name]), [dataset_id])
+        parts[name + "s"] = await store.fetch(
+            _COUNTS.format(key=BREAKDOWN_KEYS[name]), [dataset_id]
+        )
     return {
         **row,
         "first_ts": _iso(row["first_ts"]),
@@ -78,9 +80,11 @@ async def dataset_overview(store: AnalyticsStore, dataset_id: str) -> dict[str, 
 
 async def spend_breakdown(store: AnalyticsStore, dataset_id: str, by: str) -> dict[str, Any]:
     """Spend per model, feature, provider or day (days in date order, others by spend)."""
-    key = _KEYS.get(by)
+    key = BREAKDOWN_KEYS.get(by)
     if key is None:
-        raise ValidationFailed(f"cannot break spend down by {by!r}; use one of: {', '.join(_KEYS)}")
+        raise ValidationFailed(
+            f"cannot break spend down by {by!r}; use one of: {', '.join(BREAKDOWN_KEYS)}"
+        )
     order = "key" if by == "day" else "spend_usd DESC, requests DESC, key"
     rows = await store.fetch(
         _BREAKDOWN.format(key=key, order=order), [dataset_id, dataset_id, dataset_id]

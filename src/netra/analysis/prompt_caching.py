@@ -98,7 +98,7 @@ ORDER BY savings_usd_month DESC
 _RULE_CASTS = "(?::VARCHAR, ?::VARCHAR, ?::BIGINT, ?::DOUBLE, ?::BIGINT, ?::DOUBLE, ?::DOUBLE)"
 
 
-def _rules_sql(models: set[tuple[str, str]]) -> tuple[str, list[Any]]:
+def rules_sql(models: set[tuple[str, str]]) -> tuple[str, list[Any]]:
     rows, params = [], []
     for provider, model in sorted(models):
         rule = cache_rule(provider, model)
@@ -127,7 +127,7 @@ async def find_prompt_caching(store: AnalyticsStore, dataset_id: str) -> list[di
     """One finding per (feature, model) whose shared prefixes would be read from cache."""
     keys = await _rates.dataset_keys(store, dataset_id)
     rates, rate_params, _ = _rates.rate_table(keys)
-    rules, rule_params = _rules_sql({(k[0], k[1]) for k in keys})
+    rules, rule_params = rules_sql({(k[0], k[1]) for k in keys})
     sql = QUERY.format(
         window=WINDOW_CTE, rules=rules, rates=rates, join=pricing.rate_join("q", "r"),
         month=_rates.MONTH, floor=FLOOR,

@@ -13,7 +13,7 @@ from typing import Any
 from netra.analysis import _rates
 from netra.analysis._common import WINDOW_CTE
 from netra.analysis.catalog import ModelSpec, equivalents, spec, spec_by_model
-from netra.analysis.overview import _KEYS as BREAKDOWN_KEYS
+from netra.analysis.overview import BREAKDOWN_KEYS
 from netra.db.base import isoformat_z
 from netra.errors import ValidationFailed
 from netra.telemetry import pricing

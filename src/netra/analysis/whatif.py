@@ -38,7 +38,7 @@ from genai_prices import data_snapshot
 from netra.analysis import _rates
 from netra.analysis._common import WINDOW_CTE
 from netra.analysis.catalog import spec, spec_by_model
-from netra.analysis.prompt_caching import _rules_sql as cache_rules_sql
+from netra.analysis.prompt_caching import rules_sql as cache_rules_sql
 from netra.errors import ValidationFailed
 from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore

@@ -68,9 +68,7 @@ def stage_file(
 
 
 @contextmanager
-def _query_progress(
-    cursor: duckdb.DuckDBPyConnection, progress: Progress | None
-) -> Iterator[None]:
+def _query_progress(cursor: duckdb.DuckDBPyConnection, progress: Progress | None) -> Iterator[None]:
     """Report DuckDB's own progress of the statements run meanwhile, from a thread."""
     if progress is None:
         yield
@@ -177,17 +175,23 @@ def valid_rows(source: str = STAGE_TABLE) -> str:
 
 
 def priced_select(
-    cursor: duckdb.DuckDBPyConnection, source: str | None = None
+    cursor: duckdb.DuckDBPyConnection,
+    source: str | None = None,
+    keys: Iterable[pricing.PriceKey] | None = None,
 ) -> tuple[str, list[Any]]:
     """SELECT of `source` (default: the staged valid rows) with its `cost_usd`, and params.
 
     Prices are looked up once per distinct (provider, model, batch, day) of the rows.
+    A caller that knows those keys already (the demo generator) passes them, which
+    saves computing `source` twice.
     """
     relation = source or valid_rows()
-    keys = cursor.execute(
-        f"SELECT DISTINCT provider, model, batch, ts::DATE FROM {relation} AS q"
-    ).fetchall()
-    rows, _ = pricing.rate_rows((p, m, bool(b), d) for p, m, b, d in keys)
+    if keys is None:
+        found = cursor.execute(
+            f"SELECT DISTINCT provider, model, batch, ts::DATE FROM {relation} AS q"
+        ).fetchall()
+        keys = [(p, m, bool(b), d) for p, m, b, d in found]
+    rows, _ = pricing.rate_rows(keys)
     return priced_select_for(relation, rows)
 
 

@@ -22,8 +22,7 @@ from netra.telemetry.importers.token_trace import IMPORTER as TOKEN_TRACE
 
 # Order matters for detection: the most specific sniff first.
 IMPORTERS: dict[str, Importer] = {
-    i.name: i
-    for i in (OTEL, LANGFUSE, LITELLM, HELICONE, RECORDS_JSONL, RECORDS_CSV, TOKEN_TRACE)
+    i.name: i for i in (OTEL, LANGFUSE, LITELLM, HELICONE, RECORDS_JSONL, RECORDS_CSV, TOKEN_TRACE)
 }
 FORMATS = ("auto", *IMPORTERS)
 _HEAD_BYTES = 64 * 1024

@@ -43,9 +43,7 @@ def whole(value: Any) -> int:
     return int(result) if result is not None and result.is_integer() and result >= 0 else 0
 
 
-def prompt_tokens(
-    prompt: Any, cache_read: Any, cache_write: Any, *, includes_cache: bool
-) -> Any:
+def prompt_tokens(prompt: Any, cache_read: Any, cache_write: Any, *, includes_cache: bool) -> Any:
     """The whole prompt (cached tokens included, as the record means it).
 
     `includes_cache` says whether the source's prompt count already holds its cached

@@ -88,12 +88,16 @@ class _Document:
             elif opening == "{":
                 yield from self._object(list_keys)
             elif opening:
-                yield self.line, Unreadable(
-                    "invalid JSON: expected an array or an object of records"
+                yield (
+                    self.line,
+                    Unreadable("invalid JSON: expected an array or an object of records"),
                 )
         except _Broken as broken:
-            yield broken.line, Unreadable(
-                f"invalid JSON: {broken.message}; the rest of the document cannot be read"
+            yield (
+                broken.line,
+                Unreadable(
+                    f"invalid JSON: {broken.message}; the rest of the document cannot be read"
+                ),
             )
 
     # -- structure --------------------------------------------------------------------

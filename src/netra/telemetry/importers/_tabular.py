@@ -62,8 +62,9 @@ def _rows(reader: Any) -> Iterator[tuple[int, dict[str, str] | str]]:
         if not values or (len(values) == 1 and not values[0].strip()):
             continue  # a blank line is not a data row
         if len(values) != len(names):
-            yield line, Unreadable(
-                f"expected {len(names)} fields as in the header, got {len(values)}"
+            yield (
+                line,
+                Unreadable(f"expected {len(names)} fields as in the header, got {len(values)}"),
             )
         elif any("\ufffd" in value for value in values):
             yield line, Unreadable("not valid UTF-8")

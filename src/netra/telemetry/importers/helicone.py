@@ -75,8 +75,9 @@ def record(request: dict[str, Any]) -> dict[str, Any]:
     return {
         "ts": request.get("request_created_at"),
         **names,
-        "input_tokens": prompt_tokens(request.get("prompt_tokens"), cache_read, cache_write,
-                                      includes_cache=not native),  # fmt: skip
+        "input_tokens": prompt_tokens(
+            request.get("prompt_tokens"), cache_read, cache_write, includes_cache=not native
+        ),  # fmt: skip
         "output_tokens": request.get("completion_tokens"),
         "cached_input_tokens": cache_read,
         "cache_write_tokens": cache_write,

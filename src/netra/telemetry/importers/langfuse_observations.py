@@ -100,26 +100,30 @@ def record(observation: dict[str, Any]) -> dict[str, Any]:
     failed = str(observation.get("level") or "").upper() == "ERROR"
     return {
         "ts": start,
-        **identity(first(observation, "provider", "providedProvider"),
-                   first(observation, "model", "providedModelName")),  # fmt: skip
+        **identity(
+            first(observation, "provider", "providedProvider"),
+            first(observation, "model", "providedModelName"),
+        ),  # fmt: skip
         "input_tokens": prompt,
-        "output_tokens": 0 if output is None and observation.get("type") == "EMBEDDING"
-        else output,
+        "output_tokens": 0 if output is None and observation.get("type") == "EMBEDDING" else output,
         "cached_input_tokens": cache_read,
         "cache_write_tokens": cache_write,
         "reasoning_tokens": reasoning,
         "latency_ms": ms_between(start, observation.get("endTime"), "endTime"),
-        "ttft_ms": ms_between(start, observation.get("completionStartTime"),
-                              "completionStartTime"),  # fmt: skip
+        "ttft_ms": ms_between(
+            start, observation.get("completionStartTime"), "completionStartTime"
+        ),  # fmt: skip
         "status": "error" if failed else "ok",
         "error_type": error_type(observation.get("statusMessage")) if failed else None,
         "feature": observation.get("name"),
         "end_user": first(observation, "userId", "traceUserId") or trace.get("userId"),
         "conversation_id": first(observation, "sessionId") or trace.get("sessionId"),
         "request_id": observation.get("id"),
-        "max_tokens": first(parameters, "max_tokens", "maxTokens", "max_output_tokens",
-                            "max_completion_tokens"),  # fmt: skip
-        "cost_usd": cost if cost is not None
+        "max_tokens": first(
+            parameters, "max_tokens", "maxTokens", "max_output_tokens", "max_completion_tokens"
+        ),  # fmt: skip
+        "cost_usd": cost
+        if cost is not None
         else first(observation, "calculatedTotalCost", "totalPrice"),
         "trace_id": observation.get("traceId"),
     }

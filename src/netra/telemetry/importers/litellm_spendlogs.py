@@ -78,12 +78,14 @@ def record(log: dict[str, Any]) -> dict[str, Any]:
         "cached_input_tokens": cache_read,
         "cache_write_tokens": cache_write,
         "reasoning_tokens": _reasoning(usage),
-        "latency_ms": latency if latency is not None
+        "latency_ms": latency
+        if latency is not None
         else ms_between(start, log.get("endTime"), "endTime"),
         "ttft_ms": ms_between(start, log.get("completionStartTime"), "completionStartTime"),
         "status": "error" if failed else "ok",
         "error_type": error_type(error.get("error_code"), error.get("error_class"))
-        if failed else None,
+        if failed
+        else None,
         "feature": tags[0] if isinstance(tags, list) and tags else None,
         "end_user": first(log, "end_user", "user"),
         "request_id": log.get("request_id"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -81,7 +81,13 @@ class AnalyticsStore(Protocol):
     ) -> ImportResult: ...
 
     async def generate_demo(
-        self, dataset_id: str, *, rows: int = 20000, seed: int = 42, clean: bool = False
+        self,
+        dataset_id: str,
+        *,
+        rows: int = 20000,
+        seed: int = 42,
+        clean: bool = False,
+        end: date | None = None,
     ) -> ImportResult: ...
 
     async def delete_dataset(self, dataset_id: str) -> None: ...

@@ -27,7 +27,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -53,6 +53,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
 from netra.telemetry import staging, synthetic
 from netra.telemetry.importers import Staged, choose_importer
 from netra.telemetry.importers._base import STAGE_TABLE
+from netra.telemetry.pricing import PriceKey
 from netra.telemetry.schema import COLUMNS, Defaults
 from netra.telemetry.store import ImportResult, Progress, defaults_of
 
@@ -918,7 +919,7 @@ class ClickHouseStore:
     ) -> ImportResult:
         source = f"({synthetic.demo_sql(rows, seed, end, clean=clean)})"
         with _scratch(self.staging_memory_limit) as scratch:
-            inserted = self._insert_priced(scratch, dataset_id, source)
+            inserted = self._insert_priced(scratch, dataset_id, source, synthetic.price_keys(end))
         return self._result(dataset_id, "demo", Staged(rows=inserted), inserted)
 
     async def delete_dataset(self, dataset_id: str) -> None:
@@ -959,10 +960,14 @@ class ClickHouseStore:
                 scratch.unregister("netra_known")
 
     def _insert_priced(
-        self, scratch: duckdb.DuckDBPyConnection, dataset_id: str, source: str
+        self,
+        scratch: duckdb.DuckDBPyConnection,
+        dataset_id: str,
+        source: str,
+        keys: Iterable[PriceKey] | None = None,
     ) -> int:
         """Price `source` in the scratch DuckDB and stream it into ClickHouse."""
-        select, params = staging.priced_select(scratch, source)
+        select, params = staging.priced_select(scratch, source, keys)
         result = scratch.execute(
             f"SELECT ?::VARCHAR AS dataset_id, * FROM ({select})", [dataset_id, *params]
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import duckdb
 
 from netra.telemetry import staging, synthetic
 from netra.telemetry.importers import Staged, choose_importer
+from netra.telemetry.pricing import PriceKey
 from netra.telemetry.schema import COLUMN_NAMES, COLUMNS, Defaults
 from netra.telemetry.store import ImportResult, Progress, defaults_of
 
@@ -114,9 +116,7 @@ class DuckDBStore:
         progress: Progress | None = None,
     ) -> ImportResult:
         defaults = defaults_of(default_provider, default_model)
-        return await asyncio.to_thread(
-            self._import_file, dataset_id, path, fmt, defaults, progress
-        )
+        return await asyncio.to_thread(self._import_file, dataset_id, path, fmt, defaults, progress)
 
     def _import_file(
         self, dataset_id: str, path: Path, fmt: str, defaults: Defaults, progress: Progress | None
@@ -159,7 +159,7 @@ class DuckDBStore:
     ) -> ImportResult:
         source = f"({synthetic.demo_sql(rows, seed, end, clean=clean)})"
         with self._write_lock, self._cursor() as cursor:
-            inserted = self._insert_priced(cursor, dataset_id, source)
+            inserted = self._insert_priced(cursor, dataset_id, source, synthetic.price_keys(end))
             return self._result(cursor, dataset_id, "demo", Staged(rows=inserted), inserted)
 
     async def delete_dataset(self, dataset_id: str) -> None:
@@ -185,10 +185,14 @@ class DuckDBStore:
         return self._insert_priced(cursor, dataset_id, source)
 
     def _insert_priced(
-        self, cursor: duckdb.DuckDBPyConnection, dataset_id: str, source: str
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        dataset_id: str,
+        source: str,
+        keys: Iterable[PriceKey] | None = None,
     ) -> int:
         """INSERT the rows of `source` with their cost, priced once per distinct key."""
-        select, params = staging.priced_select(cursor, source)
+        select, params = staging.priced_select(cursor, source, keys)
         # Row order inside the table means nothing; not keeping it lets the insert run
         # in parallel with less memory.
         cursor.execute("SET preserve_insertion_order = false")
@@ -238,4 +242,3 @@ class DuckDBStore:
             inserted_rows=inserted,
             source_cost_usd=float(stats[5]) if stats[4] else None,
         )
-
