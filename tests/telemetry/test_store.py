@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from tests.telemetry.helpers import open_store, record
 
@@ -55,3 +56,26 @@ async def test_concurrent_queries_and_reopen(tmp_path: Path) -> None:
         await store.open()
         [row] = await store.fetch("SELECT count(*) AS n FROM requests")
     assert row["n"] == 2000
+
+
+async def test_imports_run_at_their_own_memory_limit_and_queries_at_theirs(
+    tmp_path: Path,
+) -> None:
+    """DuckDB's limit is per database: an import lowers it and must put it back."""
+    setting = "SELECT current_setting('memory_limit') AS limit"
+    async with open_store(tmp_path) as store:
+        store.import_memory_limit = "300MB"
+        before = (await store.fetch(setting))[0]["limit"]
+
+        seen: list[str] = []
+        original = store._insert_priced
+
+        def spy(*args: Any, **kwargs: Any) -> int:
+            seen.append(args[0].execute(setting).fetchone()[0])
+            return original(*args, **kwargs)
+
+        store._insert_priced = spy  # type: ignore[method-assign]
+        await store.insert_records("d", [record()])
+        after = (await store.fetch(setting))[0]["limit"]
+    assert seen == ["286.1 MiB"]  # 300 MB, as DuckDB shows it
+    assert after == before == "1.8 GiB"  # 2 GB
