@@ -10,7 +10,7 @@ import math
 import secrets
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -87,6 +87,18 @@ def latency_figures(
 
 
 # -- the server under test -------------------------------------------------------------
+
+
+async def timed_ms(samples: int, fn: Callable[[], Awaitable[Any]]) -> list[float]:
+    """`samples` timings of `fn` in ms, after one warm-up call (first-use costs such as
+    catalogue lookups and query plans are not latency)."""
+    await fn()
+    out = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        await fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
 
 
 @contextlib.contextmanager

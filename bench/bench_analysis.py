@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench._common import Figure, latency_figures
+from bench._common import Figure, latency_figures, timed_ms
 from netra.analysis.findings import ALL_FINDERS, find_all
 from netra.telemetry.store.duckdb_store import DuckDBStore
 
@@ -30,29 +28,19 @@ FROM requests WHERE dataset_id = 'd' GROUP BY ALL
 """
 
 
-async def _times(samples: int, fn: Callable[[], Awaitable[Any]]) -> list[float]:
-    await fn()  # warm-up: first-use costs (catalogue lookups, plans) are not latency
-    out = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        await fn()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
-
-
 async def _measure(rows: int, samples: int, target_ms: float, label: str) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="netra-bench-analysis-") as tmp:
         store = DuckDBStore(Path(tmp) / "analytics.duckdb")
         await store.open()
         try:
             await store.generate_demo("d", rows=rows, seed=SEED, end=END)
-            raw = await _times(samples, lambda: store.fetch(RAW))
+            raw = await timed_ms(samples, lambda: store.fetch(RAW))
             found: list[dict[str, Any]] = []
 
             async def analyse() -> None:
                 found[:] = await find_all(store, "d")
 
-            analysis = await _times(samples, analyse)
+            analysis = await timed_ms(samples, analyse)
         finally:
             await store.close()
     categories = sorted({f["category"] for f in found})

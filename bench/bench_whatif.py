@@ -14,13 +14,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from bench._common import Figure, latency_figures
+from bench._common import Figure, latency_figures, timed_ms
 from netra.analysis import questions
 from netra.analysis.whatif import Scenario, simulate
 from netra.telemetry.store.duckdb_store import DuckDBStore
@@ -34,16 +31,6 @@ RAW = """
 SELECT coalesce(feature, '(none)') AS feature, model, count(*), sum(cost_usd)
 FROM requests WHERE dataset_id = 'd' GROUP BY ALL
 """
-
-
-async def _times(samples: int, fn: Callable[[], Awaitable[Any]]) -> list[float]:
-    await fn()  # warm-up: first-use costs (catalogue lookups, plans) are not latency
-    out = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        await fn()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
 
 
 async def _questions(store: DuckDBStore) -> None:
@@ -60,9 +47,9 @@ async def _measure(rows: int, samples: int) -> list[Figure]:
         await store.open()
         try:
             await store.generate_demo("d", rows=rows, seed=3, end=END)
-            raw = await _times(samples, lambda: store.fetch(RAW))
-            replay = await _times(samples, lambda: simulate(store, "d", SCENARIO))
-            asked = await _times(samples, lambda: _questions(store))
+            raw = await timed_ms(samples, lambda: store.fetch(RAW))
+            replay = await timed_ms(samples, lambda: simulate(store, "d", SCENARIO))
+            asked = await timed_ms(samples, lambda: _questions(store))
         finally:
             await store.close()
     detail = f"{rows:,} rows, {samples} samples"
