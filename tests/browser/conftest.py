@@ -45,7 +45,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: sync_playwright keeps its event loop running until it
+# exits, and the async tests after this package need a thread without one.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
@@ -55,14 +57,14 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The default server: offline model, so a run completes in well under a second."""
     with running_server(tmp_path_factory.mktemp("web")) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fake_llm() -> Iterator[FakeOpenAI]:
     with running_fake_openai() as fake:
         fake.reply = lambda body: SLOW_PARAGRAPH if body.get("stream") else "optimize"
@@ -70,7 +72,7 @@ def fake_llm() -> Iterator[FakeOpenAI]:
         yield fake
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def slow_server(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeOpenAI) -> Iterator[Server]:
     """A server whose answers stream slowly, so a test can act while a run is going."""
     with running_server(tmp_path_factory.mktemp("web-slow"), NETRA_LLM_BASE_URL=fake_llm.base_url,

@@ -24,14 +24,17 @@ MAX_P90_OUTPUT = 200
 HIGH_P50_INPUT, HIGH_P90_OUTPUT, HIGH_MIN_REQUESTS = 1500, 50, 200
 MEDIUM_MIN_REQUESTS = 50
 
-QUERY = """
-WITH {window},
-targets AS (SELECT * FROM (VALUES {targets}) AS t(provider, model, target)),
-q AS (
+# The priced requests of models with a smaller sibling. Each use reads the table afresh:
+# a scan is cheap, while a CTE used twice is materialised, strings and all (slow).
+_REQUESTS = """
   SELECT coalesce(r.feature, '(none)') AS feature, t.target, r.* EXCLUDE (feature)
   FROM requests AS r JOIN targets AS t USING (provider, model)
   WHERE r.dataset_id = ? AND r.cost_usd IS NOT NULL
-),
+"""
+
+QUERY = """
+WITH {window},
+targets AS (SELECT * FROM (VALUES {targets}) AS t(provider, model, target)),
 profiles AS (
   SELECT feature, provider, model, suggested_model, requests,
     inputs[1] AS p50_input_tokens, inputs[2] AS p90_input_tokens,
@@ -41,13 +44,13 @@ profiles AS (
       count(*) AS requests, max(ts)::DATE AS last_day,
       quantile_cont(input_tokens, [0.5, 0.9]) FILTER (WHERE status = 'ok') AS inputs,
       quantile_cont(output_tokens, [0.5, 0.9]) FILTER (WHERE status = 'ok') AS outputs
-    FROM q GROUP BY ALL)
+    FROM ({requests}) AS q GROUP BY ALL)
   -- simple work only: short prompts, short answers
   WHERE inputs[1] <= {max_input} AND outputs[2] <= {max_output}
 ),
 priced AS (
   SELECT q.feature, q.provider, q.model, q.cost_usd, {target_cost} AS target_cost
-  FROM q SEMI JOIN profiles AS p USING (feature, provider, model)
+  FROM ({requests}) AS q SEMI JOIN profiles AS p USING (feature, provider, model)
   LEFT JOIN {rates} AS r ON r.provider = q.provider AND r.model = q.target AND {join}
 ),
 sums AS (
@@ -91,7 +94,7 @@ async def find_model_rightsizing(store: AnalyticsStore, dataset_id: str) -> list
     wanted = {(p, targets[(p, m)], batch, day) for p, m, batch, day in keys if (p, m) in targets}
     rates, rate_params, _ = _rates.rate_table(wanted)
     sql = QUERY.format(
-        window=WINDOW_CTE,
+        window=WINDOW_CTE, requests=_REQUESTS,
         targets=", ".join(["(?::VARCHAR, ?::VARCHAR, ?::VARCHAR)"] * len(targets)),
         target_cost=pricing.cost_sql("q", "r"), rates=rates,
         join=pricing.rate_join("q", "r", same_model=False),
@@ -100,7 +103,8 @@ async def find_model_rightsizing(store: AnalyticsStore, dataset_id: str) -> list
     target_params = [v for (p, m), t in sorted(targets.items()) for v in (p, m, t)]
     findings = []
     # the query keeps simple work only (MAX_P50_INPUT, MAX_P90_OUTPUT)
-    for row in await store.fetch(sql, [dataset_id, *target_params, dataset_id, *rate_params]):
+    params = [dataset_id, *target_params, dataset_id, dataset_id, *rate_params]
+    for row in await store.fetch(sql, params):
         if row["repriced_requests"] != row["affected_requests"]:
             continue  # the cheaper model lacks a price on some day: no honest estimate
         if row["savings_usd_month"] is None or row["savings_usd_month"] <= 0:

@@ -16,22 +16,27 @@ MIN_REPEATS = 5
 HIGH_SHARE, HIGH_REPEATS = 0.30, 100
 MEDIUM_SHARE, MEDIUM_REPEATS = 0.10, 20
 
-QUERY = f"""
-WITH {WINDOW_CTE},
-answered AS (
+# The successful, priced requests with a prompt. Each use reads the table afresh: a
+# scan is cheap, while a CTE used twice is materialised, strings and all (much slower).
+_ANSWERED = """
   SELECT coalesce(feature, '(none)') AS feature, provider, model, prompt_hash, ts, cost_usd,
     -- 64-bit key of (feature, model, prompt): grouping on it is far faster than on the
     -- strings, and a collision would take billions of distinct prompts
     hash(feature, provider, model, prompt_hash) AS prompt_key
   FROM requests
   WHERE dataset_id = ? AND status = 'ok' AND prompt_hash IS NOT NULL AND cost_usd IS NOT NULL
+"""
+
+QUERY = f"""
+WITH {WINDOW_CTE},
+repeated AS (
+  SELECT prompt_key FROM ({_ANSWERED}) AS a GROUP BY prompt_key HAVING count(*) > 1
 ),
-repeated AS (SELECT prompt_key FROM answered GROUP BY prompt_key HAVING count(*) > 1),
 prompts AS (
   -- only prompts asked more than once: how often, and what the repeats cost
   SELECT feature, provider, model, prompt_hash, count(*) AS requests,
     sum(cost_usd) - arg_min(cost_usd, ts) AS repeat_cost
-  FROM answered SEMI JOIN repeated USING (prompt_key) GROUP BY ALL
+  FROM ({_ANSWERED}) AS a SEMI JOIN repeated USING (prompt_key) GROUP BY ALL
 ),
 repeats AS (
   SELECT feature, provider, model, sum(requests - 1) AS repeats,
@@ -42,7 +47,7 @@ repeats AS (
 ),
 slices AS (
   SELECT feature, provider, model, count(*) AS requests, sum(cost_usd) AS cost
-  FROM answered GROUP BY ALL
+  FROM ({_ANSWERED}) AS a GROUP BY ALL
 )
 SELECT feature, provider, model, s.requests, s.requests - r.repeats AS distinct_prompts,
   r.repeats::BIGINT AS affected_requests, round(r.repeats / s.requests, 4) AS repeat_share,
@@ -69,7 +74,7 @@ def _confidence(row: dict[str, Any]) -> str:
 async def find_response_caching(store: AnalyticsStore, dataset_id: str) -> list[dict[str, Any]]:
     """One finding per (feature, model) whose prompts repeat."""
     findings = []
-    for row in await store.fetch(QUERY, [dataset_id, dataset_id]):
+    for row in await store.fetch(QUERY, [dataset_id] * 4):
         feature, model = row["feature"], row["model"]
         findings.append(
             finding(

@@ -29,23 +29,26 @@ HIGH_REPEATED, HIGH_SAVINGS_PCT = 50, 5.0
 MEDIUM_REPEATED = 20
 STORM_HOUR_FAILURES = 5  # a storm hour: at least this many retries failed again
 
-QUERY = f"""
-WITH {WINDOW_CTE},
-q AS (
+# The priced requests. Each use reads the table afresh: a scan is cheap, while a CTE
+# used more than once is materialised, strings and all (much slower over every request).
+_REQUESTS = """
   SELECT coalesce(feature, '(none)') AS feature, provider, model, ts, status, error_type,
     cost_usd,
     -- who asked what, where: a retry repeats all of it (one 64-bit hash: fast to match)
     CASE WHEN coalesce(prompt_hash, conversation_id) IS NOT NULL THEN hash(feature, provider,
       model, end_user, coalesce(prompt_hash, conversation_id)) END AS retry_key
   FROM requests WHERE dataset_id = ? AND cost_usd IS NOT NULL
-),
+"""
+
+QUERY = f"""
+WITH {WINDOW_CTE},
 slices AS (
   SELECT feature, provider, model, count(*) AS requests, sum(cost_usd) AS cost,
     count(*) FILTER (WHERE status = 'error') AS failed_requests,
     coalesce(sum(cost_usd) FILTER (WHERE status = 'error'), 0) AS failed_cost
-  FROM q GROUP BY ALL
+  FROM ({_REQUESTS}) AS q GROUP BY ALL
 ),
-failed AS (SELECT * FROM q WHERE status = 'error'),
+failed AS (SELECT * FROM ({_REQUESTS}) AS q WHERE status = 'error'),
 error_types AS (
   SELECT feature, provider, model, histogram(error_type) AS error_types FROM failed GROUP BY ALL
 ),
@@ -54,7 +57,7 @@ attempts AS MATERIALIZED (
   SELECT feature, provider, model, ts, status, cost_usd,
     lag(status) OVER w = 'error' AND epoch(ts - lag(ts) OVER w) <= {RETRY_WINDOW_S} AS retry,
     epoch(ts - lag(ts) OVER w) AS gap_s
-  FROM q SEMI JOIN (SELECT DISTINCT retry_key FROM failed) USING (retry_key)
+  FROM ({_REQUESTS}) AS q SEMI JOIN (SELECT DISTINCT retry_key FROM failed) USING (retry_key)
   WINDOW w AS (PARTITION BY retry_key ORDER BY ts)
 ),
 repeats_by_hour AS (
@@ -98,7 +101,7 @@ def _confidence(row: dict[str, Any]) -> str:
 
 async def find_retry_waste(store: AnalyticsStore, dataset_id: str) -> list[dict[str, Any]]:
     """One finding per (feature, model) whose retries keep failing."""
-    rows = await store.fetch(QUERY, [dataset_id, dataset_id])
+    rows = await store.fetch(QUERY, [dataset_id] * 4)
     return [_finding(row) for row in rows if (row["savings_usd_month"] or 0) > 0]
 
 
