@@ -10,6 +10,9 @@ WINDOW_CTE = """win AS (
   SELECT greatest(date_diff('second', min(ts), max(ts)) / 86400.0, 1.0) AS days
   FROM requests WHERE dataset_id = ?
 )"""
+# The same `win`, from its value computed beforehand (`_rates.window_days`): the finders
+# of one run share it instead of each scanning the dataset's timestamps again.
+WINDOW_VALUE_CTE = "win AS (SELECT ?::DOUBLE AS days)"
 
 CONFIDENCES = ("high", "medium", "low")
 

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
+from netra.analysis._common import WINDOW_CTE
 from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore
 
@@ -24,20 +25,39 @@ FROM requests WHERE dataset_id = ?
 """
 
 
-# Within one analysis run (see `one_run`) every finder reads the same keys: ask once.
+_DAYS = f"WITH {WINDOW_CTE} SELECT days FROM win"
+
+# Within one analysis run (see `one_run`) every finder reads the same keys and window:
+# ask once.
 _RUN_KEYS: ContextVar[dict[tuple[int, str], list[Key]] | None] = ContextVar(
     "netra_analysis_keys", default=None
+)
+_RUN_DAYS: ContextVar[dict[tuple[int, str], float | None] | None] = ContextVar(
+    "netra_analysis_days", default=None
 )
 
 
 @contextmanager
 def one_run() -> Iterator[None]:
-    """Share the dataset's keys among the finders run inside this block."""
-    token = _RUN_KEYS.set({})
+    """Share the dataset's keys and window among the finders run inside this block."""
+    keys, days = _RUN_KEYS.set({}), _RUN_DAYS.set({})
     try:
         yield
     finally:
-        _RUN_KEYS.reset(token)
+        _RUN_DAYS.reset(days)
+        _RUN_KEYS.reset(keys)
+
+
+async def window_days(store: AnalyticsStore, dataset_id: str) -> float | None:
+    """The dataset's window in days, as WINDOW_CTE computes it (for WINDOW_VALUE_CTE)."""
+    shared = _RUN_DAYS.get()
+    if shared is not None and (id(store), dataset_id) in shared:
+        return shared[(id(store), dataset_id)]
+    rows = await store.fetch(_DAYS, [dataset_id])
+    days = rows[0]["days"] if rows else None
+    if shared is not None:
+        shared[(id(store), dataset_id)] = days
+    return days
 
 
 async def dataset_keys(store: AnalyticsStore, dataset_id: str) -> list[Key]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from netra.analysis import _rates
-from netra.analysis._common import WINDOW_CTE, finding, slug
+from netra.analysis._common import WINDOW_VALUE_CTE, finding, slug
 from netra.analysis.catalog import smaller_sibling
 from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore
@@ -33,7 +33,9 @@ WITH {window},
 q AS (
   SELECT coalesce(feature, '(none)') AS feature, provider, model, batch, ts, conversation_id,
     input_tokens, cached_input_tokens, cost_usd,
-    row_number() OVER (PARTITION BY conversation_id ORDER BY ts, hash(request_id)) AS turn
+    -- partitioned on a 64-bit hash: windows partition on strings more slowly
+    row_number() OVER (PARTITION BY hash(conversation_id) ORDER BY ts, hash(request_id))
+      AS turn
   FROM requests
   WHERE dataset_id = ? AND conversation_id IS NOT NULL AND cost_usd IS NOT NULL
 ),
@@ -106,10 +108,11 @@ async def find_context_growth(store: AnalyticsStore, dataset_id: str) -> list[di
     keys = await _rates.dataset_keys(store, dataset_id)
     rates, rate_params, _ = _rates.rate_table(keys)
     sql = QUERY.format(
-        window=WINDOW_CTE, rates=rates, join=pricing.rate_join("t", "r"),
+        window=WINDOW_VALUE_CTE, rates=rates, join=pricing.rate_join("t", "r"),
         turns=WINDOW_TURNS, summary=SUMMARY_TOKENS,
     )  # fmt: skip
-    rows = await store.fetch(sql, [dataset_id, dataset_id, *rate_params])
+    days = await _rates.window_days(store, dataset_id)
+    rows = await store.fetch(sql, [days, dataset_id, *rate_params])
     return [_finding(row, sql) for row in rows if _qualifies(row)]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from netra.analysis import _rates
-from netra.analysis._common import WINDOW_CTE, finding, slug
+from netra.analysis._common import WINDOW_VALUE_CTE, finding, slug
 from netra.analysis.catalog import smaller_sibling, spec
 from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore
@@ -94,7 +94,7 @@ async def find_model_rightsizing(store: AnalyticsStore, dataset_id: str) -> list
     wanted = {(p, targets[(p, m)], batch, day) for p, m, batch, day in keys if (p, m) in targets}
     rates, rate_params, _ = _rates.rate_table(wanted)
     sql = QUERY.format(
-        window=WINDOW_CTE, requests=_REQUESTS,
+        window=WINDOW_VALUE_CTE, requests=_REQUESTS,
         targets=", ".join(["(?::VARCHAR, ?::VARCHAR, ?::VARCHAR)"] * len(targets)),
         target_cost=pricing.cost_sql("q", "r"), rates=rates,
         join=pricing.rate_join("q", "r", same_model=False),
@@ -103,7 +103,8 @@ async def find_model_rightsizing(store: AnalyticsStore, dataset_id: str) -> list
     target_params = [v for (p, m), t in sorted(targets.items()) for v in (p, m, t)]
     findings = []
     # the query keeps simple work only (MAX_P50_INPUT, MAX_P90_OUTPUT)
-    params = [dataset_id, *target_params, dataset_id, dataset_id, *rate_params]
+    days = await _rates.window_days(store, dataset_id)
+    params = [days, *target_params, dataset_id, dataset_id, *rate_params]
     for row in await store.fetch(sql, params):
         if row["repriced_requests"] != row["affected_requests"]:
             continue  # the cheaper model lacks a price on some day: no honest estimate

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from netra.analysis import _rates
-from netra.analysis._common import WINDOW_CTE, finding, slug
+from netra.analysis._common import WINDOW_VALUE_CTE, finding, slug
 from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore
 
@@ -24,12 +24,15 @@ RUNAWAY_SHARE = 0.02
 HIGH_SHARE, HIGH_REQUESTS, HIGH_SAVINGS_PCT = 0.05, 200, 10.0
 MIN_REQUESTS = 20
 
-QUERY = """
-WITH {window},
-q AS (
+# The successful, priced requests. Each use reads the table afresh: a scan is cheap,
+# while a CTE used twice is materialised, strings and all (much slower).
+_REQUESTS = """
   SELECT coalesce(feature, '(none)') AS feature, * EXCLUDE (feature)
   FROM requests WHERE dataset_id = ? AND status = 'ok' AND cost_usd IS NOT NULL
-),
+"""
+
+QUERY = """
+WITH {window},
 shape AS (
   SELECT * EXCLUDE (outputs), outputs[1] AS p50_output_tokens,
     outputs[2] AS p99_output_tokens,
@@ -39,14 +42,15 @@ shape AS (
       quantile_cont(output_tokens, [0.5, 0.99]) AS outputs,
       max(output_tokens) AS max_output_tokens,
       count(max_tokens) AS capped_requests, max(max_tokens) AS current_cap
-    FROM q GROUP BY ALL)
+    FROM ({requests}) AS q GROUP BY ALL)
 ),
 runaways AS (
   -- only the answers longer than the cap are re-priced
   SELECT q.feature, q.provider, q.model, (q.output_tokens - s.cap) * r.r_output / 1e6 AS excess
-  FROM q JOIN shape AS s USING (feature, provider, model)
+  FROM ({requests}) AS q JOIN shape AS s USING (feature, provider, model)
   LEFT JOIN {rates} AS r ON {join}
-  WHERE q.output_tokens > s.cap
+  -- every cap is at least {min_cap}: shorter answers are dropped before the join
+  WHERE q.output_tokens > s.cap AND q.output_tokens > {min_cap}
 ),
 excess AS (
   SELECT feature, provider, model, count(*) AS runaways, coalesce(sum(excess), 0) AS excess
@@ -84,11 +88,12 @@ async def find_output_limits(store: AnalyticsStore, dataset_id: str) -> list[dic
     keys = await _rates.dataset_keys(store, dataset_id)
     rates, rate_params, _ = _rates.rate_table(keys)
     sql = QUERY.format(
-        window=WINDOW_CTE, rates=rates, join=pricing.rate_join("q", "r"),
+        window=WINDOW_VALUE_CTE, requests=_REQUESTS, rates=rates, join=pricing.rate_join("q", "r"),
         factor=RUNAWAY_FACTOR, min_cap=MIN_CAP, runaway_share=RUNAWAY_SHARE,
     )  # fmt: skip
     findings = []
-    for row in await store.fetch(sql, [dataset_id, dataset_id, *rate_params]):
+    days = await _rates.window_days(store, dataset_id)
+    for row in await store.fetch(sql, [days, *[dataset_id] * 2, *rate_params]):
         if row["requests"] < MIN_REQUESTS or not (row["savings_usd_month"] or 0) > 0:
             continue
         findings.append(_finding(row, sql))

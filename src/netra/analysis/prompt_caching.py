@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from netra.analysis import _rates
-from netra.analysis._common import WINDOW_CTE, finding, slug
+from netra.analysis._common import WINDOW_VALUE_CTE, finding, slug
 from netra.analysis.catalog import cache_rule
 from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore
@@ -34,39 +34,47 @@ HIGH_REQUESTS, HIGH_HIT_RATE, HIGH_SAVINGS_PCT = 200, 0.5, 10.0
 MEDIUM_REQUESTS = 50
 FLOOR = 1.15  # the 5th-percentile prompt within 15% of the shortest: a shared floor
 
+# Requests that read and wrote nothing from a cache, with a 64-bit key of their prefix at
+# their model (grouping and joining on it is far faster than on the strings). Each use
+# reads the table afresh: a scan is cheap, while a CTE used more than once is
+# materialised, strings and all (much slower).
+_BASE = """
+  SELECT coalesce(feature, '(none)') AS feature, provider, model, ts, batch, input_tokens,
+    cost_usd, hash(provider, model, prefix_hash) AS prefix_key
+  FROM requests
+  WHERE dataset_id = ? AND prefix_hash IS NOT NULL AND cost_usd IS NOT NULL
+    AND cached_input_tokens = 0 AND cache_write_tokens = 0
+"""
+
 QUERY = """
 WITH {window},
 rules AS (
   SELECT * FROM {rules} AS u(provider, model, min_tokens, ttl_s, step, storage, write_premium)
 ),
-base AS (
-  SELECT coalesce(feature, '(none)') AS feature, provider, model, prefix_hash, ts, batch,
-    input_tokens, cached_input_tokens, cache_write_tokens, cost_usd
-  FROM requests
-  WHERE dataset_id = ? AND prefix_hash IS NOT NULL AND cost_usd IS NOT NULL
-    AND cached_input_tokens = 0 AND cache_write_tokens = 0
-),
 prefixes AS (
-  SELECT provider, model, prefix_hash, min(input_tokens) AS shortest FROM base GROUP BY ALL
+  SELECT prefix_key, any_value(provider) AS provider, any_value(model) AS model,
+    min(input_tokens) AS shortest
+  FROM ({base}) AS b GROUP BY prefix_key
 ),
 eligible AS (
   -- every prompt holds the prefix, so the shortest bounds it; when the short prompts
   -- crowd against it (5% within {floor} x) it is the prefix itself, not a short prompt
-  SELECT provider, model, prefix_hash, u.min_tokens, u.ttl_s, u.storage, u.write_premium,
+  SELECT prefix_key, p.provider, p.model, u.min_tokens, u.ttl_s, u.storage, u.write_premium,
     floor(p.shortest / u.step) * u.step AS cacheable
   FROM prefixes AS p JOIN rules AS u USING (provider, model)
-    JOIN base AS b USING (provider, model, prefix_hash)
+    JOIN ({base}) AS b USING (prefix_key)
   WHERE floor(p.shortest / u.step) * u.step >= u.min_tokens
   GROUP BY ALL
   HAVING avg((b.input_tokens <= {floor} * p.shortest)::INT) >= 0.05
 ),
-q AS (
-  SELECT b.*, e.min_tokens, e.ttl_s, e.storage, e.write_premium, e.cacheable,
+gaps AS (
+  -- the window carries only what it must (the rules join in after): a narrow sort is fast
+  SELECT b.feature, b.ts, b.batch, b.input_tokens, b.cost_usd, b.prefix_key,
     epoch(b.ts - lag(b.ts) OVER w) AS gap_s, epoch(lead(b.ts) OVER w - b.ts) AS next_gap_s
-  FROM base AS b JOIN eligible AS e USING (provider, model, prefix_hash)
-  -- partitioned on one 64-bit hash: windows partition on strings far more slowly
-  WINDOW w AS (PARTITION BY hash(b.provider, b.model, b.prefix_hash) ORDER BY b.ts)
+  FROM ({base}) AS b SEMI JOIN eligible AS e USING (prefix_key)
+  WINDOW w AS (PARTITION BY b.prefix_key ORDER BY b.ts)
 ),
+q AS (SELECT g.*, e.* EXCLUDE (prefix_key) FROM gaps AS g JOIN eligible AS e USING (prefix_key)),
 priced AS (
   SELECT q.*, coalesce(q.gap_s <= q.ttl_s, false) AS hit,
     CASE WHEN q.gap_s <= q.ttl_s THEN q.cacheable * (r.r_cached - r.r_input) / 1e6
@@ -77,7 +85,7 @@ priced AS (
   FROM q LEFT JOIN {rates} AS r ON {join}
 )
 SELECT feature, provider, model, count(*) AS requests,
-  count(DISTINCT prefix_hash) AS prefixes, count(*) AS affected_requests,
+  count(DISTINCT prefix_key) AS prefixes, count(*) AS affected_requests,
   count(*) FILTER (WHERE hit) AS cache_hits, count(*) FILTER (WHERE NOT hit) AS cache_writes,
   any_value(min_tokens) AS min_cacheable_tokens, any_value(ttl_s) AS cache_lifetime_s,
   any_value(write_premium) AS write_premium,
@@ -129,10 +137,12 @@ async def find_prompt_caching(store: AnalyticsStore, dataset_id: str) -> list[di
     rates, rate_params, _ = _rates.rate_table(keys)
     rules, rule_params = rules_sql({(k[0], k[1]) for k in keys})
     sql = QUERY.format(
-        window=WINDOW_CTE, rules=rules, rates=rates, join=pricing.rate_join("q", "r"),
-        month=_rates.MONTH, floor=FLOOR,
+        window=WINDOW_VALUE_CTE, base=_BASE, rules=rules, rates=rates,
+        join=pricing.rate_join("q", "r"), month=_rates.MONTH, floor=FLOOR,
     )  # fmt: skip
-    rows = await store.fetch(sql, [dataset_id, *rule_params, dataset_id, *rate_params])
+    days = await _rates.window_days(store, dataset_id)
+    params = [days, *rule_params, *[dataset_id] * 3, *rate_params]
+    rows = await store.fetch(sql, params)
     findings = []
     for row in rows:
         if row["affected_requests"] < MIN_ELIGIBLE or not (row["savings_usd_month"] or 0) > 0:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from netra.analysis import _rates
-from netra.analysis._common import WINDOW_CTE, finding, slug
+from netra.analysis._common import WINDOW_VALUE_CTE, finding, slug
 from netra.analysis.catalog import equivalents, pricing_sources
 from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore
@@ -113,12 +113,13 @@ async def find_provider_switch(store: AnalyticsStore, dataset_id: str) -> list[d
     rates, rate_params, _ = _rates.rate_table(wanted)
     pairs = [(p, m, ap, am) for (p, m), alts in alternatives.items() for ap, am in alts]
     sql = QUERY.format(
-        window=WINDOW_CTE,
+        window=WINDOW_VALUE_CTE,
         alts=", ".join(["(?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR)"] * len(pairs)),
         cost=pricing.cost_sql("q", "r"), rates=rates,
         join=pricing.rate_join("q", "r", same_model=False), month=_rates.MONTH,
     )  # fmt: skip
-    params = [dataset_id, *[v for pair in pairs for v in pair], dataset_id, *rate_params]
+    days = await _rates.window_days(store, dataset_id)
+    params = [days, *[v for pair in pairs for v in pair], dataset_id, *rate_params]
     best: dict[tuple[str, str, str], dict[str, Any]] = {}
     options: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for row in await store.fetch(sql, params):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from netra.analysis._common import WINDOW_CTE, finding, slug
+from netra.analysis import _rates
+from netra.analysis._common import WINDOW_VALUE_CTE, finding, slug
 from netra.telemetry.store import AnalyticsStore
 
 MIN_REPEATS = 5
@@ -28,9 +29,14 @@ _ANSWERED = """
 """
 
 QUERY = f"""
-WITH {WINDOW_CTE},
+WITH {WINDOW_VALUE_CTE},
 repeated AS (
-  SELECT prompt_key FROM ({_ANSWERED}) AS a GROUP BY prompt_key HAVING count(*) > 1
+  -- keys that repeat are next to themselves once sorted: sorting millions of keys is
+  -- faster than a hash table of them (nearly every prompt is asked once)
+  SELECT DISTINCT prompt_key FROM (
+    SELECT prompt_key, lag(prompt_key) OVER (ORDER BY prompt_key) AS previous_key
+    FROM ({_ANSWERED}) AS a)
+  WHERE prompt_key = previous_key
 ),
 prompts AS (
   -- only prompts asked more than once: how often, and what the repeats cost
@@ -74,7 +80,8 @@ def _confidence(row: dict[str, Any]) -> str:
 async def find_response_caching(store: AnalyticsStore, dataset_id: str) -> list[dict[str, Any]]:
     """One finding per (feature, model) whose prompts repeat."""
     findings = []
-    for row in await store.fetch(QUERY, [dataset_id] * 4):
+    days = await _rates.window_days(store, dataset_id)
+    for row in await store.fetch(QUERY, [days, *[dataset_id] * 3]):
         feature, model = row["feature"], row["model"]
         findings.append(
             finding(

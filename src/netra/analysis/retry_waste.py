@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from netra.analysis._common import WINDOW_CTE, finding, slug
+from netra.analysis import _rates
+from netra.analysis._common import WINDOW_VALUE_CTE, finding, slug
 from netra.telemetry.store import AnalyticsStore
 
 RETRY_WINDOW_S = 120
@@ -41,7 +42,7 @@ _REQUESTS = """
 """
 
 QUERY = f"""
-WITH {WINDOW_CTE},
+WITH {WINDOW_VALUE_CTE},
 slices AS (
   SELECT feature, provider, model, count(*) AS requests, sum(cost_usd) AS cost,
     count(*) FILTER (WHERE status = 'error') AS failed_requests,
@@ -101,7 +102,8 @@ def _confidence(row: dict[str, Any]) -> str:
 
 async def find_retry_waste(store: AnalyticsStore, dataset_id: str) -> list[dict[str, Any]]:
     """One finding per (feature, model) whose retries keep failing."""
-    rows = await store.fetch(QUERY, [dataset_id] * 4)
+    days = await _rates.window_days(store, dataset_id)
+    rows = await store.fetch(QUERY, [days, *[dataset_id] * 3])
     return [_finding(row) for row in rows if (row["savings_usd_month"] or 0) > 0]
 
 
