@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netra.analysis.overview import dataset_overview, spend_breakdown
+from netra.analysis.overview import composition, overview_totals, spend_breakdown
 from netra.db.base import new_id
 from netra.errors import NotFound, TooLarge, ValidationFailed
 from netra.telemetry.importers import FORMATS
@@ -245,11 +245,13 @@ async def summarise(store: AnalyticsStore, dataset_id: str) -> dict[str, Any]:
     Its queries are independent: they run at once, each on its own cursor.
     """
     keys = ("model", "provider", "feature", "day")
-    overview, reported, *breakdowns = await asyncio.gather(
-        dataset_overview(store, dataset_id),
+    totals, reported, *breakdowns = await asyncio.gather(
+        overview_totals(store, dataset_id),
         reported_cost(store, dataset_id),
         *(spend_breakdown(store, dataset_id, key) for key in keys),
     )
+    # the overview's composition lists are the breakdowns' first columns: not queried again
+    overview = {**totals, **composition({b["by"]: b["rows"] for b in breakdowns})}
     return {
         "dataset_id": dataset_id,
         "overview": overview,
