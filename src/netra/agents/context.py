@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netra.chat import service as chat_service
 from netra.chat.models import Run
-from netra.db import Database
 from netra.db.base import new_id, utcnow
 from netra.realtime.bus import EventBus
 from netra.realtime.events import Event, envelope, to_row
+from netra.realtime.writer import EventWriter
 from netra.web.markdown import render_markdown
 
 log = logging.getLogger(__name__)
@@ -74,9 +74,9 @@ class AgentStep:
 
 
 class RunContext:
-    def __init__(self, request: RunRequest, db: Database, bus: EventBus) -> None:
+    def __init__(self, request: RunRequest, writer: EventWriter, bus: EventBus) -> None:
         self.request = request
-        self._db = db
+        self._writer = writer
         self._bus = bus
         self._seq = 0
         self._lock = asyncio.Lock()
@@ -143,10 +143,7 @@ class RunContext:
         self, event: Event, ts: Any, also: Callable[[AsyncSession], Awaitable[None]] | None
     ) -> None:
         async with self._lock:
-            async with self._db.transaction() as session:
-                session.add(to_row(event, ts))
-                if also is not None:
-                    await also(session)
+            await self._writer.store(to_row(event, ts), also)
             await self._bus.publish(self.request.user_id, event)
 
     async def settle(self) -> None:
@@ -164,8 +161,14 @@ class RunContext:
     async def agent(self, name: str) -> AsyncIterator[AgentStep]:
         """Bracket a sub-agent with agent_started … agent_completed / agent_error."""
         step = AgentStep(name)
-        await self.emit("agent_started", name, {})
+        # Open before the event is written: a cancellation arriving during the (shielded)
+        # write still stores it, and then the cancellation must close this agent.
         self._open_agents.append(name)
+        try:
+            await self.emit("agent_started", name, {})
+        except Exception:
+            self._open_agents.remove(name)  # not written: nothing to close
+            raise
         try:
             yield step
         except Exception as error:
@@ -186,11 +189,15 @@ class RunContext:
     ) -> ToolOutcome:
         """Run one tool call between tool_executing and exactly one tool_completed."""
         call_id = "call_" + secrets.token_hex(6)
-        await self.emit(
-            "tool_executing", agent, {"tool": name, "tool_call_id": call_id, "args": args}
-        )
         started = time.perf_counter()
-        self._open_tools[call_id] = (name, agent, started)
+        self._open_tools[call_id] = (name, agent, started)  # open first, as in agent()
+        try:
+            await self.emit(
+                "tool_executing", agent, {"tool": name, "tool_call_id": call_id, "args": args}
+            )
+        except Exception:
+            del self._open_tools[call_id]
+            raise
         try:
             outcome = await call()
         except Exception as error:

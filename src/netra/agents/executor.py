@@ -23,6 +23,7 @@ from netra.db import Database
 from netra.errors import NetraError
 from netra.realtime.bus import EventBus
 from netra.realtime.events import events_after
+from netra.realtime.writer import EventWriter
 from netra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class InProcessRunExecutor:
         self._db = db
         self._bus = bus
         self._team = team
+        self._events = EventWriter(db)
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancel_requested: set[str] = set()
@@ -102,7 +104,7 @@ class InProcessRunExecutor:
         request = await self._load(run_id)
         if request is None:
             return
-        ctx = RunContext(request, self._db, self._bus)
+        ctx = RunContext(request, self._events, self._bus)
         self._driving.add(run_id)
         started = time.perf_counter()
         try:
@@ -155,7 +157,7 @@ class InProcessRunExecutor:
             request = RunRequest(run_id=run.id, thread_id=run.thread_id, user_id=run.user_id,
                                  message_id=run.message_id, dataset_id=run.dataset_id,
                                  question="")
-            ctx = RunContext(request, self._db, self._bus)
+            ctx = RunContext(request, self._events, self._bus)
             ctx.resume_numbering(stored)
             await ctx.fail("interrupted", "The server restarted during this run; ask again.")
         return len(pending)

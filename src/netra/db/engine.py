@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Whether this task (or the task that started it) is inside Database.transaction.
+_HOLDS_TURN: ContextVar[bool] = ContextVar("netra_db_holds_turn", default=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,6 +60,7 @@ class Database:
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._turns = asyncio.Lock() if self.url.get_backend_name() == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -63,7 +68,28 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work is committed on success and rolled back on error."""
+        """A session whose work is committed on success and rolled back on error.
+
+        On SQLite, transactions take turns in FIFO order: SQLite has one writer, and a
+        writer that finds it busy sleeps in steps of up to 100 ms before it retries, so
+        under a hundred concurrent runs the queue, not the work, set the latency. A
+        transaction opened inside another (same task, or a task it started) goes ahead:
+        it would otherwise wait for itself.
+        """
+        if self._turns is None or _HOLDS_TURN.get():
+            async with self._session() as session:
+                yield session
+            return
+        async with self._turns:
+            token = _HOLDS_TURN.set(True)
+            try:
+                async with self._session() as session:
+                    yield session
+            finally:
+                _HOLDS_TURN.reset(token)
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             try:
                 yield session
