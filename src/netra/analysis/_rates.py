@@ -27,6 +27,19 @@ FROM requests WHERE dataset_id = ?
 
 _DAYS = f"WITH {WINDOW_CTE} SELECT days FROM win"
 
+# The dataset's traffic by slice (feature, provider, model), day and hour: one scan that
+# several finders share (their slice totals, batch_api's hours, the keys) instead of each
+# scanning every request again. A few thousand rows.
+_TRAFFIC = """
+SELECT coalesce(feature, '(none)') AS feature, provider, model, batch, ts::DATE AS day,
+  hour(ts) AS hour, status, cost_usd IS NOT NULL AS priced, count(*) AS requests,
+  count(conversation_id) AS conversation_turns, coalesce(sum(cost_usd), 0) AS cost,
+  count(prompt_hash) AS prompted_requests,
+  coalesce(sum(cost_usd) FILTER (WHERE prompt_hash IS NOT NULL), 0) AS prompted_cost
+FROM requests WHERE dataset_id = ?
+GROUP BY ALL
+"""
+
 # Within one analysis run (see `one_run`) every finder reads the same keys and window:
 # ask once.
 _RUN_KEYS: ContextVar[dict[tuple[int, str], list[Key]] | None] = ContextVar(
@@ -35,15 +48,19 @@ _RUN_KEYS: ContextVar[dict[tuple[int, str], list[Key]] | None] = ContextVar(
 _RUN_DAYS: ContextVar[dict[tuple[int, str], float | None] | None] = ContextVar(
     "netra_analysis_days", default=None
 )
+_RUN_TRAFFIC: ContextVar[dict[tuple[int, str], list[dict[str, Any]]] | None] = ContextVar(
+    "netra_analysis_traffic", default=None
+)
 
 
 @contextmanager
 def one_run() -> Iterator[None]:
-    """Share the dataset's keys and window among the finders run inside this block."""
-    keys, days = _RUN_KEYS.set({}), _RUN_DAYS.set({})
+    """Share the dataset's keys, window and traffic among the finders run inside this block."""
+    keys, days, traffic = _RUN_KEYS.set({}), _RUN_DAYS.set({}), _RUN_TRAFFIC.set({})
     try:
         yield
     finally:
+        _RUN_TRAFFIC.reset(traffic)
         _RUN_DAYS.reset(days)
         _RUN_KEYS.reset(keys)
 
@@ -60,16 +77,61 @@ async def window_days(store: AnalyticsStore, dataset_id: str) -> float | None:
     return days
 
 
+async def traffic(store: AnalyticsStore, dataset_id: str) -> list[dict[str, Any]]:
+    """Requests, conversation turns and cost by slice, batch, day, hour, status, and
+    whether priced (`_TRAFFIC`)."""
+    shared = _RUN_TRAFFIC.get()
+    if shared is not None and (id(store), dataset_id) in shared:
+        return shared[(id(store), dataset_id)]
+    rows = await store.fetch(_TRAFFIC, [dataset_id])
+    if shared is not None:
+        shared[(id(store), dataset_id)] = rows
+    return rows
+
+
 async def dataset_keys(store: AnalyticsStore, dataset_id: str) -> list[Key]:
     """The (provider, model, batch, day) keys present in a dataset."""
     shared = _RUN_KEYS.get()
     if shared is not None and (id(store), dataset_id) in shared:
         return shared[(id(store), dataset_id)]
-    rows = await store.fetch(_KEYS, [dataset_id])
-    keys = [(r["provider"], r["model"], bool(r["batch"]), r["day"]) for r in rows]
+    if shared is not None:
+        # within a run the shared traffic holds the keys: no scan of their own
+        rows = await traffic(store, dataset_id)
+    else:
+        rows = await store.fetch(_KEYS, [dataset_id])
+    keys = list(
+        dict.fromkeys((r["provider"], r["model"], bool(r["batch"]), r["day"]) for r in rows)
+    )
     if shared is not None:
         shared[(id(store), dataset_id)] = keys
     return keys
+
+
+def slice_totals(
+    rows: Iterable[dict[str, Any]], values: Callable[[dict[str, Any]], tuple[Any, ...] | None]
+) -> dict[tuple[str, str, str], list[Any]]:
+    """Sums by (feature, provider, model) of what `values` takes from each traffic row
+    (None: the row does not count)."""
+    totals: dict[tuple[str, str, str], list[Any]] = {}
+    for row in rows:
+        taken = values(row)
+        if taken is None:
+            continue
+        key = (row["feature"], row["provider"], row["model"])
+        sums = totals.get(key)
+        if sums is None:
+            totals[key] = list(taken)
+        else:
+            totals[key] = [a + b for a, b in zip(sums, taken, strict=True)]
+    return totals
+
+
+def slices_sql(totals: dict[tuple[str, str, str], list[Any]], *types: str) -> tuple[str, list[Any]]:
+    """`slice_totals` as a FROM-able VALUES table: feature, provider, model, then the sums
+    (of these SQL types); name its columns with an alias."""
+    casts = ", ".join(["?::VARCHAR"] * 3 + [f"?::{t}" for t in types])
+    params = [v for key, sums in totals.items() for v in (*key, *sums)]
+    return f"(VALUES {', '.join([f'({casts})'] * len(totals))})", params
 
 
 def rate_table(keys: Iterable[Key]) -> tuple[str, list[Any], set[tuple[str, str]]]:
@@ -96,3 +158,4 @@ def rates_evidence(provider: str, model: str, day: date, batch: bool = False) ->
 
 
 MONTH = "* 30 / any_value(win.days)"  # scales a window sum to 30 days (see WINDOW_CTE)
+

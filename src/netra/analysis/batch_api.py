@@ -25,15 +25,6 @@ SCHEDULED_SHARE = 0.8
 HIGH_SHARE, HIGH_DAYS, HIGH_REQUESTS = 0.95, 7, 100
 MIN_REQUESTS = 20
 
-# Requests per slice, day and hour; `_profiles` folds them into one profile per slice
-# (a plain GROUP BY here is far cheaper than count(DISTINCT day) and a histogram).
-_HOURS = """
-SELECT coalesce(feature, '(none)') AS feature, provider, model, ts::DATE AS day,
-  hour(ts) AS hour, count(conversation_id) AS conversation_turns, count(*) AS requests
-FROM requests WHERE dataset_id = ? AND NOT batch AND cost_usd IS NOT NULL
-GROUP BY ALL
-"""
-
 _REPRICE = """
 WITH {window},
 chosen AS (SELECT * FROM (VALUES {chosen}) AS c(feature, provider, model)),
@@ -59,12 +50,18 @@ GROUP BY feature, provider, model
 """
 
 
+def _interactive_priced(row: dict[str, Any]) -> bool:
+    """A traffic row of priced requests not already sent as batch (SQL's NOT batch)."""
+    return bool(row["priced"]) and row["batch"] is not None and not row["batch"]
+
+
 def _profiles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One profile per (feature, provider, model): conversation turns, active days and
-    requests by hour of day, from the per-day-and-hour rows of `_HOURS`."""
+    requests by hour of day, from the dataset's traffic by day and hour (`_rates.traffic`)
+    not yet sent as batch."""
     profiles: dict[tuple[str, str, str], dict[str, Any]] = {}
     days: dict[tuple[str, str, str], set[Any]] = {}
-    for row in rows:
+    for row in filter(_interactive_priced, rows):
         key = (row["feature"], row["provider"], row["model"])
         if key not in profiles:
             profiles[key] = {"feature": key[0], "provider": key[1], "model": key[2]}
@@ -96,7 +93,7 @@ def _confidence(share: float, days: int, requests: int) -> str:
 
 async def find_batch_api(store: AnalyticsStore, dataset_id: str) -> list[dict[str, Any]]:
     """One finding per (feature, model) whose traffic runs on a schedule."""
-    profiles = _profiles(await store.fetch(_HOURS, [dataset_id]))
+    profiles = _profiles(await _rates.traffic(store, dataset_id))
     candidates = []
     for p in profiles:
         start, share = _densest_window(p["by_hour"])

@@ -31,21 +31,22 @@ MEDIUM_AFFECTED = 50
 QUERY = """
 WITH {window},
 q AS (
-  SELECT coalesce(feature, '(none)') AS feature, provider, model, batch, ts, conversation_id,
-    input_tokens, cached_input_tokens, cost_usd,
-    -- partitioned on a 64-bit hash: windows partition on strings more slowly
+  -- conversations by a 64-bit hash: windows, joins and distinct counts on strings are
+  -- slower, and every column the window carries is sorted with it
+  SELECT coalesce(feature, '(none)') AS feature, provider, model, batch, ts,
+    hash(conversation_id) AS conversation_key, input_tokens, cached_input_tokens, cost_usd,
     row_number() OVER (PARTITION BY hash(conversation_id) ORDER BY ts, hash(request_id))
       AS turn
   FROM requests
   WHERE dataset_id = ? AND conversation_id IS NOT NULL AND cost_usd IS NOT NULL
 ),
 caps AS (
-  SELECT conversation_id, max(input_tokens) FILTER (WHERE turn = {turns}) + {summary} AS cap
+  SELECT conversation_key, max(input_tokens) FILTER (WHERE turn = {turns}) + {summary} AS cap
   FROM q GROUP BY 1 HAVING max(turn) > {turns}
 ),
 trimmed AS (
   SELECT q.*, greatest(q.input_tokens - c.cap, 0) AS trimmed_tokens
-  FROM q JOIN caps AS c USING (conversation_id) WHERE q.turn > {turns}
+  FROM q JOIN caps AS c USING (conversation_key) WHERE q.turn > {turns}
 ),
 priced AS (
   SELECT t.feature, t.provider, t.model, t.trimmed_tokens,
@@ -61,8 +62,8 @@ gains AS (
 ),
 shape AS (
   SELECT feature, provider, model, count(*) AS requests,
-    count(DISTINCT conversation_id) AS conversations,
-    count(DISTINCT conversation_id) FILTER (WHERE turn > {turns}) AS long_conversations,
+    count(DISTINCT conversation_key) AS conversations,
+    count(DISTINCT conversation_key) FILTER (WHERE turn > {turns}) AS long_conversations,
     max(turn) AS max_turns,
     round(avg(input_tokens) FILTER (WHERE turn = 1)) AS avg_prompt_turn_1,
     round(avg(input_tokens) FILTER (WHERE turn = {turns})) AS avg_prompt_at_window,

@@ -51,10 +51,8 @@ repeats AS (
       ORDER BY requests DESC, prompt_hash)[1:5] AS top_prompts
   FROM prompts GROUP BY ALL HAVING sum(requests - 1) >= {MIN_REPEATS}
 ),
-slices AS (
-  SELECT feature, provider, model, count(*) AS requests, sum(cost_usd) AS cost
-  FROM ({_ANSWERED}) AS a GROUP BY ALL
-)
+-- the answered requests' totals, from the run's shared traffic (`_rates.traffic`)
+slices AS (SELECT * FROM {{slices}} AS s(feature, provider, model, requests, cost))
 SELECT feature, provider, model, s.requests, s.requests - r.repeats AS distinct_prompts,
   r.repeats::BIGINT AS affected_requests, round(r.repeats / s.requests, 4) AS repeat_share,
   round(s.cost, 6) AS current_cost_usd, round(r.repeat_cost, 6) AS repeat_cost_usd,
@@ -68,6 +66,14 @@ ORDER BY savings_usd_month DESC
 """
 
 
+def _answered(traffic: dict[str, Any]) -> tuple[int, float] | None:
+    """(requests, cost) of a traffic row's `_ANSWERED` requests: successful, priced, with
+    a prompt."""
+    if traffic["status"] != "ok" or not traffic["priced"]:
+        return None
+    return traffic["prompted_requests"], traffic["prompted_cost"]
+
+
 def _confidence(row: dict[str, Any]) -> str:
     share, repeats = row["repeat_share"], row["affected_requests"]
     if share >= HIGH_SHARE and repeats >= HIGH_REPEATS:
@@ -79,9 +85,15 @@ def _confidence(row: dict[str, Any]) -> str:
 
 async def find_response_caching(store: AnalyticsStore, dataset_id: str) -> list[dict[str, Any]]:
     """One finding per (feature, model) whose prompts repeat."""
+    totals = _rates.slice_totals(await _rates.traffic(store, dataset_id), _answered)
+    totals = {key: sums for key, sums in totals.items() if sums[0] > 0}
+    if not totals:
+        return []
+    slices, slice_params = _rates.slices_sql(totals, "BIGINT", "DOUBLE")
+    sql = QUERY.format(slices=slices)
     findings = []
     days = await _rates.window_days(store, dataset_id)
-    for row in await store.fetch(QUERY, [days, *[dataset_id] * 3]):
+    for row in await store.fetch(sql, [days, *[dataset_id] * 2, *slice_params]):
         feature, model = row["feature"], row["model"]
         findings.append(
             finding(
@@ -90,7 +102,7 @@ async def find_response_caching(store: AnalyticsStore, dataset_id: str) -> list[
                 category="response_caching",
                 numbers=row,
                 confidence=_confidence(row),
-                evidence={**row, "query": QUERY.strip()},
+                evidence={**row, "query": sql.strip()},
                 action=(
                     f"Put an exact-match response cache in front of '{feature}' ({model}), "
                     "keyed on a hash of the model and the full prompt (e.g. Redis with a "

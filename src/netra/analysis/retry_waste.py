@@ -43,11 +43,10 @@ _REQUESTS = """
 
 QUERY = f"""
 WITH {WINDOW_VALUE_CTE},
+-- the priced requests' totals, from the run's shared traffic (`_rates.traffic`)
 slices AS (
-  SELECT feature, provider, model, count(*) AS requests, sum(cost_usd) AS cost,
-    count(*) FILTER (WHERE status = 'error') AS failed_requests,
-    coalesce(sum(cost_usd) FILTER (WHERE status = 'error'), 0) AS failed_cost
-  FROM ({_REQUESTS}) AS q GROUP BY ALL
+  SELECT * FROM {{slices}} AS s(feature, provider, model, requests, cost, failed_requests,
+    failed_cost)
 ),
 failed AS (SELECT * FROM ({_REQUESTS}) AS q WHERE status = 'error'),
 error_types AS (
@@ -55,22 +54,24 @@ error_types AS (
 ),
 attempts AS MATERIALIZED (
   -- only requests that repeat the prompt (or conversation) of a failure are ordered
-  SELECT feature, provider, model, ts, status, cost_usd,
-    lag(status) OVER w = 'error' AND epoch(ts - lag(ts) OVER w) <= {RETRY_WINDOW_S} AS retry,
+  -- a boolean, not the status string, is what the window carries and sorts
+  SELECT feature, provider, model, ts, failure, cost_usd,
+    lag(failure) OVER w AND epoch(ts - lag(ts) OVER w) <= {RETRY_WINDOW_S} AS retry,
     epoch(ts - lag(ts) OVER w) AS gap_s
-  FROM ({_REQUESTS}) AS q SEMI JOIN (SELECT DISTINCT retry_key FROM failed) USING (retry_key)
+  FROM (SELECT *, status = 'error' AS failure FROM ({_REQUESTS})) AS q
+    SEMI JOIN (SELECT DISTINCT retry_key FROM failed) USING (retry_key)
   WINDOW w AS (PARTITION BY retry_key ORDER BY ts)
 ),
 repeats_by_hour AS (
   SELECT feature, provider, model, count(*) AS storm_hours FROM (
     SELECT feature, provider, model, date_trunc('hour', ts) AS hour FROM attempts
-    WHERE retry AND status = 'error' GROUP BY ALL HAVING count(*) >= {STORM_HOUR_FAILURES})
+    WHERE retry AND failure GROUP BY ALL HAVING count(*) >= {STORM_HOUR_FAILURES})
   GROUP BY ALL
 ),
 storms AS (
   SELECT feature, provider, model, count(*) FILTER (WHERE retry) AS retries,
-    count(*) FILTER (WHERE retry AND status = 'error') AS affected_requests,
-    coalesce(sum(cost_usd) FILTER (WHERE retry AND status = 'error'), 0) AS waste,
+    count(*) FILTER (WHERE retry AND failure) AS affected_requests,
+    coalesce(sum(cost_usd) FILTER (WHERE retry AND failure), 0) AS waste,
     round(median(gap_s) FILTER (WHERE retry), 1) AS p50_seconds_to_retry
   FROM attempts GROUP BY ALL
 )
@@ -102,12 +103,26 @@ def _confidence(row: dict[str, Any]) -> str:
 
 async def find_retry_waste(store: AnalyticsStore, dataset_id: str) -> list[dict[str, Any]]:
     """One finding per (feature, model) whose retries keep failing."""
+    totals = _rates.slice_totals(await _rates.traffic(store, dataset_id), _priced)
+    if not totals:
+        return []
+    slices, slice_params = _rates.slices_sql(totals, "BIGINT", "DOUBLE", "BIGINT", "DOUBLE")
+    sql = QUERY.format(slices=slices)
     days = await _rates.window_days(store, dataset_id)
-    rows = await store.fetch(QUERY, [days, *[dataset_id] * 3])
-    return [_finding(row) for row in rows if (row["savings_usd_month"] or 0) > 0]
+    rows = await store.fetch(sql, [days, *slice_params, *[dataset_id] * 2])
+    return [_finding(row, sql) for row in rows if (row["savings_usd_month"] or 0) > 0]
 
 
-def _finding(row: dict[str, Any]) -> dict[str, Any]:
+def _priced(traffic: dict[str, Any]) -> tuple[int, float, int, float] | None:
+    """(requests, cost, failed requests, failed cost) of a traffic row's priced requests."""
+    if not traffic["priced"]:
+        return None
+    failed = traffic["status"] == "error"
+    requests, cost = traffic["requests"], traffic["cost"]
+    return requests, cost, requests if failed else 0, cost if failed else 0.0
+
+
+def _finding(row: dict[str, Any], sql: str) -> dict[str, Any]:
     feature, provider, model = row["feature"], row["provider"], row["model"]
     types = row["error_types"] or {}
     timeouts = types.get("timeout", 0) >= sum(types.values()) / 2
@@ -129,7 +144,7 @@ def _finding(row: dict[str, Any]) -> dict[str, Any]:
             "retry_window_s": RETRY_WINDOW_S,
             "retry_rule": "same feature, model, end user and prompt_hash (or conversation) "
             f"within {RETRY_WINDOW_S} s of a failed request",
-            "query": QUERY.strip(),
+            "query": sql.strip(),
         },
         action=(
             f"'{feature}' resends failed {provider} {model} calls after a median "
