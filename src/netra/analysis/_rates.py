@@ -30,12 +30,20 @@ _DAYS = f"WITH {WINDOW_CTE} SELECT days FROM win"
 # The dataset's traffic by slice (feature, provider, model), day and hour: one scan that
 # several finders share (their slice totals, batch_api's hours, the keys) instead of each
 # scanning every request again. A few thousand rows.
-_TRAFFIC = """
+# "Simple work" for model right-sizing: short prompts and short answers (tokens). The
+# traffic counts them, so right-sizing computes exact quantiles only for slices that can
+# qualify.
+SHORT_PROMPT_TOKENS = 2000
+SHORT_ANSWER_TOKENS = 200
+
+_TRAFFIC = f"""
 SELECT coalesce(feature, '(none)') AS feature, provider, model, batch, ts::DATE AS day,
   hour(ts) AS hour, status, cost_usd IS NOT NULL AS priced, count(*) AS requests,
   count(conversation_id) AS conversation_turns, coalesce(sum(cost_usd), 0) AS cost,
   count(prompt_hash) AS prompted_requests,
-  coalesce(sum(cost_usd) FILTER (WHERE prompt_hash IS NOT NULL), 0) AS prompted_cost
+  coalesce(sum(cost_usd) FILTER (WHERE prompt_hash IS NOT NULL), 0) AS prompted_cost,
+  count(*) FILTER (WHERE input_tokens <= {SHORT_PROMPT_TOKENS}) AS short_prompts,
+  count(*) FILTER (WHERE output_tokens <= {SHORT_ANSWER_TOKENS}) AS short_answers
 FROM requests WHERE dataset_id = ?
 GROUP BY ALL
 """

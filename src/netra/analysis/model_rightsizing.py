@@ -9,6 +9,7 @@ those requests, in one SQL pass, at that model's catalogue rates for each reques
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from netra.analysis import _rates
@@ -18,8 +19,8 @@ from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore
 
 # Simple work: median prompt and 90th-percentile output below these (tokens).
-MAX_P50_INPUT = 2000
-MAX_P90_OUTPUT = 200
+MAX_P50_INPUT = _rates.SHORT_PROMPT_TOKENS
+MAX_P90_OUTPUT = _rates.SHORT_ANSWER_TOKENS
 # Clearly classification-like, and enough traffic to trust the pattern.
 HIGH_P50_INPUT, HIGH_P90_OUTPUT, HIGH_MIN_REQUESTS = 1500, 50, 200
 MEDIUM_MIN_REQUESTS = 50
@@ -28,13 +29,14 @@ MEDIUM_MIN_REQUESTS = 50
 # a scan is cheap, while a CTE used twice is materialised, strings and all (slow).
 _REQUESTS = """
   SELECT coalesce(r.feature, '(none)') AS feature, t.target, r.* EXCLUDE (feature)
-  FROM requests AS r JOIN targets AS t USING (provider, model)
+  FROM requests AS r JOIN targets AS t ON t.provider = r.provider AND t.model = r.model
+    AND t.feature = coalesce(r.feature, '(none)')
   WHERE r.dataset_id = ? AND r.cost_usd IS NOT NULL
 """
 
 QUERY = """
 WITH {window},
-targets AS (SELECT * FROM (VALUES {targets}) AS t(provider, model, target)),
+targets AS (SELECT * FROM (VALUES {targets}) AS t(feature, provider, model, target)),
 profiles AS (
   SELECT feature, provider, model, suggested_model, requests,
     inputs[1] AS p50_input_tokens, inputs[2] AS p90_input_tokens,
@@ -91,16 +93,19 @@ async def find_model_rightsizing(store: AnalyticsStore, dataset_id: str) -> list
             targets[(provider, model)] = sibling.model
     if not targets:
         return []
+    slices = await _candidates(store, dataset_id, set(targets))
+    if not slices:
+        return []
     wanted = {(p, targets[(p, m)], batch, day) for p, m, batch, day in keys if (p, m) in targets}
     rates, rate_params, _ = _rates.rate_table(wanted)
     sql = QUERY.format(
         window=WINDOW_VALUE_CTE, requests=_REQUESTS,
-        targets=", ".join(["(?::VARCHAR, ?::VARCHAR, ?::VARCHAR)"] * len(targets)),
+        targets=", ".join(["(?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR)"] * len(slices)),
         target_cost=pricing.cost_sql("q", "r"), rates=rates,
         join=pricing.rate_join("q", "r", same_model=False),
         max_input=MAX_P50_INPUT, max_output=MAX_P90_OUTPUT,
     )  # fmt: skip
-    target_params = [v for (p, m), t in sorted(targets.items()) for v in (p, m, t)]
+    target_params = [v for f, p, m in sorted(slices) for v in (f, p, m, targets[(p, m)])]
     findings = []
     # the query keeps simple work only (MAX_P50_INPUT, MAX_P90_OUTPUT)
     days = await _rates.window_days(store, dataset_id)
@@ -112,6 +117,30 @@ async def find_model_rightsizing(store: AnalyticsStore, dataset_id: str) -> list
             continue
         findings.append(_finding(row, sql))
     return sorted(findings, key=lambda f: -f["savings_usd_month"])
+
+
+async def _candidates(
+    store: AnalyticsStore, dataset_id: str, models: set[tuple[str, str]]
+) -> set[tuple[str, str, str]]:
+    """(feature, provider, model) slices whose quantiles can meet the limits.
+
+    quantile_cont at q lies between the sorted values at floor and ceil of q·(n − 1), so
+    it exceeds a limit whenever fewer than floor(q·(n − 1)) + 1 values are within it:
+    those slices are out without sorting their requests.
+    """
+    ok = _rates.slice_totals(
+        await _rates.traffic(store, dataset_id),
+        lambda r: (
+            (r["requests"], r["short_prompts"], r["short_answers"])
+            if r["status"] == "ok" and r["priced"] and (r["provider"], r["model"]) in models
+            else None
+        ),
+    )
+    return {
+        key
+        for key, (n, short_prompts, short_answers) in ok.items()
+        if short_prompts > math.floor(0.5 * (n - 1)) and short_answers > math.floor(0.9 * (n - 1))
+    }
 
 
 def _finding(row: dict[str, Any], sql: str) -> dict[str, Any]:
