@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from netra.analysis import _rates
@@ -49,6 +50,12 @@ RULE = (
 )
 
 
+def analysis_run() -> AbstractContextManager[None]:
+    """A block whose finders share the dataset's keys, window and traffic summary: each
+    is read once instead of once per finder (call the finders inside it one by one)."""
+    return _rates.one_run()
+
+
 async def find_all(
     store: AnalyticsStore, dataset_id: str, categories: Iterable[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -60,7 +67,7 @@ async def find_all(
             f"unknown finding categories {unknown}; use any of: {', '.join(ALL_FINDERS)}"
         )
     findings: list[dict[str, Any]] = []
-    with _rates.one_run():
+    with analysis_run():
         for category in chosen:
             findings += await ALL_FINDERS[category](store, dataset_id)
     return sorted(findings, key=lambda f: (-f["savings_usd_month"], f["id"]))
