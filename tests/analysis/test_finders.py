@@ -13,7 +13,7 @@ import pytest
 
 from netra.analysis.batch_api import find_batch_api
 from netra.analysis.context_growth import SUMMARY_TOKENS, WINDOW_TURNS, find_context_growth
-from netra.analysis.model_rightsizing import find_model_rightsizing
+from netra.analysis.model_rightsizing import MAX_P50_INPUT, find_model_rightsizing
 from netra.analysis.output_limits import find_output_limits
 from netra.analysis.prompt_caching import find_prompt_caching
 from netra.analysis.provider_switch import find_provider_switch
@@ -145,6 +145,23 @@ async def test_rightsizing_leaves_long_work_and_the_smallest_models_alone(
                      output_tokens=10, feature="h")  # fmt: skip
     await load(store, long_prompts + long_answers + smallest)
     assert await find_model_rightsizing(store, "d") == []
+
+
+async def test_rightsizing_keeps_a_slice_exactly_at_its_limits(store: DuckDBStore) -> None:
+    """Slices are pruned before quantiles are computed; one whose median prompt is exactly
+    the limit (51 of 101 requests at it) must survive the pruning, one just past it not."""
+    at_limit = _work(51, model="claude-sonnet-4-5", input_tokens=MAX_P50_INPUT,
+                     output_tokens=20, feature="edge")  # fmt: skip
+    at_limit += _work(50, model="claude-sonnet-4-5", input_tokens=5000, output_tokens=20,
+                      feature="edge")  # fmt: skip
+    past = _work(50, model="claude-sonnet-4-5", input_tokens=MAX_P50_INPUT, output_tokens=20,
+                 feature="past")  # fmt: skip
+    past += _work(51, model="claude-sonnet-4-5", input_tokens=MAX_P50_INPUT + 1,
+                  output_tokens=20, feature="past")  # fmt: skip
+    await load(store, at_limit + past)
+    [found] = await find_model_rightsizing(store, "d")
+    assert found["evidence"]["feature"] == "edge"
+    assert found["evidence"]["p50_input_tokens"] == MAX_P50_INPUT
 
 
 # -- retry_waste ----------------------------------------------------------------------------

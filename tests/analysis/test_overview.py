@@ -9,6 +9,7 @@ import pytest
 
 from netra.analysis.overview import dataset_overview, spend_breakdown
 from netra.errors import ValidationFailed
+from netra.telemetry.service import summarise
 from tests.telemetry.helpers import open_store, record
 
 
@@ -36,3 +37,28 @@ async def test_overview_and_breakdowns(tmp_path: Path) -> None:
     keys = [r["key"] for r in by_day["rows"]]
     assert keys == sorted(keys) and len(keys) == 30
     assert empty["requests"] == 0 and empty["spend_usd"] == 0
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """quantile_cont by hand: linear between the sorted values around q·(n − 1)."""
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+async def test_latency_quantiles_and_the_summary_composition(tmp_path: Path) -> None:
+    """The overview takes its p50/p95 from a histogram of distinct latencies, and the
+    summary takes the composition lists from the breakdowns: both must be exact."""
+    async with open_store(tmp_path) as store:
+        await store.generate_demo("d", rows=3000, seed=9, end=date(2026, 11, 25))
+        await store.insert_records("d", [record(latency_ms=0.25), record(latency_ms=None)])
+        overview = await dataset_overview(store, "d")
+        summary = await summarise(store, "d")
+        latencies = [r["latency_ms"] for r in await store.fetch(
+            "SELECT latency_ms FROM requests WHERE dataset_id = 'd' AND latency_ms IS NOT NULL")]
+    assert overview["p50_latency_ms"] == round(_quantile(latencies, 0.5), 1)
+    assert overview["p95_latency_ms"] == round(_quantile(latencies, 0.95), 1)
+    for part in ("providers", "models", "features"):
+        assert summary["overview"][part] == overview[part]
