@@ -968,15 +968,11 @@ class ClickHouseStore:
     ) -> int:
         """Price `source` in the scratch DuckDB and stream it into ClickHouse."""
         select, params = staging.priced_select(scratch, source, keys)
-        result = scratch.execute(
-            f"SELECT ?::VARCHAR AS dataset_id, * FROM ({select})", [dataset_id, *params]
+        # a relation streams Arrow batches without first copying every row
+        relation = scratch.sql(
+            f"SELECT ?::VARCHAR AS dataset_id, * FROM ({select})", params=[dataset_id, *params]
         )
-        # to_arrow_reader replaces fetch_record_batch in newer DuckDB releases.
-        if hasattr(result, "to_arrow_reader"):
-            reader = result.to_arrow_reader(BATCH_ROWS)
-        else:  # pragma: no cover - older DuckDB
-            reader = result.fetch_record_batch(BATCH_ROWS)
-        return self.executor.insert(TABLE, reader)
+        return self.executor.insert(TABLE, relation.to_arrow_reader(BATCH_ROWS))
 
     def _result(self, dataset_id: str, fmt: str, staged: Staged, inserted: int) -> ImportResult:
         [stats] = self._fetch(
