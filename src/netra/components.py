@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from netra.agents.executor import RunExecutor
     from netra.agents.llm import LanguageModel
     from netra.auth.tickets import TicketStore
+    from netra.chat.conversation import Intake
     from netra.realtime.bus import EventBus
     from netra.realtime.hub import ConnectionHub
     from netra.telemetry.store import AnalyticsStore
@@ -31,3 +32,4 @@ class Components:
     analytics: AnalyticsStore
     llm: LanguageModel
     executor: RunExecutor
+    intake: Intake  # accepts users' messages (group commit)

@@ -20,6 +20,7 @@ from netra.agents.executor import InProcessRunExecutor
 from netra.agents.llm import create_language_model
 from netra.agents.team import AgentTeam
 from netra.auth.tickets import create_ticket_store
+from netra.chat import conversation
 from netra.components import Components
 from netra.db import Database
 from netra.realtime.bus import create_event_bus
@@ -79,7 +80,8 @@ async def start(settings: Settings) -> Components:
         opened.append(llm)
         executor = InProcessRunExecutor(settings, db, bus, AgentTeam(analytics, llm))
         components = Components(settings=settings, db=db, tickets=tickets, bus=bus, hub=hub,
-                                analytics=analytics, llm=llm, executor=executor)
+                                analytics=analytics, llm=llm, executor=executor,
+                                intake=conversation.intake(settings, db))
         recovered = await _phase(settings, "agents", llm.name, _start_agents(components))
         if recovered:
             log.warning("ended %d run(s) interrupted by a previous stop", recovered)

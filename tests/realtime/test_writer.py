@@ -51,9 +51,10 @@ async def test_concurrent_rows_are_stored_in_few_transactions(database: Database
         return original()
 
     database.transaction = counting  # type: ignore[method-assign]
-    await asyncio.gather(*(writer.store(_row(run_id, seq)) for seq in range(1, 201)))
+    # seq 1, the supervisor's agent_started, was stored with the message
+    await asyncio.gather(*(writer.store(_row(run_id, seq)) for seq in range(2, 202)))
     database.transaction = original  # type: ignore[method-assign]
-    assert await _stored(database, run_id) == list(range(1, 201))
+    assert await _stored(database, run_id) == list(range(1, 202))
     assert commits <= 3  # the first row alone, then the rest that queued behind it
 
 
@@ -61,17 +62,17 @@ async def test_a_bad_row_fails_alone(database: Database) -> None:
     run_id = await _run_id(database)
     writer = EventWriter(database)
     outcomes = await asyncio.gather(
-        writer.store(_row(run_id, 1)),
-        writer.store(_row("no-such-run", 1)),  # the foreign key refuses it
         writer.store(_row(run_id, 2)),
+        writer.store(_row("no-such-run", 1)),  # the foreign key refuses it
+        writer.store(_row(run_id, 3)),
         return_exceptions=True,
     )
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], Exception)
-    assert await _stored(database, run_id) == [1, 2]
+    assert await _stored(database, run_id) == [1, 2, 3]
     async with database.transaction() as session:
         total = await session.scalar(select(func.count()).select_from(RunEvent))
-    assert total == 2
+    assert total == 3
 
 
 async def test_work_in_the_same_transaction_is_committed_with_the_row(
@@ -83,8 +84,8 @@ async def test_work_in_the_same_transaction_is_committed_with_the_row(
     async def finish(session: AsyncSession) -> None:
         await chat.finish_run(session, run_id, "cancelled")
 
-    await writer.store(_row(run_id, 1), finish)
-    assert await _stored(database, run_id) == [1]
+    await writer.store(_row(run_id, 2), finish)
+    assert await _stored(database, run_id) == [1, 2]
     async with database.transaction() as session:
         run = await session.get(Run, run_id)
     assert run is not None and run.status == "cancelled"

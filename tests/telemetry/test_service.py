@@ -87,7 +87,7 @@ async def test_another_users_dataset_is_not_found(database: Database, store: Duc
         with pytest.raises(NotFound):
             await service.ingest_records(session, store, bob, dataset.id, [record()])
         assert await service.list_datasets(session, bob) == []
-        assert await service.newest_dataset_id(session, bob) is None
+        assert await service.newest_datasets(session, {ada, bob}) == {ada: dataset.id}
     [row] = await store.fetch(
         "SELECT count(*) AS n FROM requests WHERE dataset_id = ?", [dataset.id]
     )

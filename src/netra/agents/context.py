@@ -74,11 +74,13 @@ class AgentStep:
 
 
 class RunContext:
-    def __init__(self, request: RunRequest, writer: EventWriter, bus: EventBus) -> None:
+    def __init__(
+        self, request: RunRequest, writer: EventWriter, bus: EventBus, *, seq: int = 0
+    ) -> None:
         self.request = request
         self._writer = writer
         self._bus = bus
-        self._seq = 0
+        self._seq = seq  # of the run's last stored event
         self._lock = asyncio.Lock()
         self._pending: asyncio.Future[None] | None = None
         self._open_tools: dict[str, tuple[str, str, float]] = {}

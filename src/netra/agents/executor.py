@@ -104,7 +104,8 @@ class InProcessRunExecutor:
         request = await self._load(run_id)
         if request is None:
             return
-        ctx = RunContext(request, self._events, self._bus)
+        # seq 1, the supervisor's agent_started, was stored and sent with the message
+        ctx = RunContext(request, self._events, self._bus, seq=1)
         self._driving.add(run_id)
         started = time.perf_counter()
         try:
@@ -131,7 +132,6 @@ class InProcessRunExecutor:
             metrics.RUNS.labels(status=ctx.final_status or "failed").inc()
 
     async def _drive(self, ctx: RunContext) -> None:
-        await ctx.emit("agent_started", "supervisor", {"message_id": ctx.request.message_id})
         if ctx.request.run_id in self._cancel_requested:
             raise asyncio.CancelledError
         if self._slots.locked():

@@ -1,30 +1,53 @@
 """Sending a message and cancelling a run: shared by the REST routes and the WebSocket.
 
-These own their transaction (like the run executor) because the run may only be handed
-to the executor after the message and run rows are committed.
+Messages are accepted by group commit (`intake`): the messages that arrive while one
+acceptance transaction is in flight are stored together in the next, so a burst of
+users sending at the same moment costs a few transactions, not one each behind the
+other. A run starts only after its message, its row and its first event are committed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from netra.chat import service as chat_service
 from netra.chat.models import ACTIVE_RUN_STATUSES, Run
+from netra.db import Database
+from netra.db.group_commit import GroupCommit
+from netra.settings import Settings
 
 if TYPE_CHECKING:
     from netra.components import Components
+
+Intake = GroupCommit[chat_service.MessageRequest, chat_service.Accepted]
+
+
+def intake(settings: Settings, db: Database) -> Intake:
+    async def accept(
+        session: AsyncSession, requests: list[chat_service.MessageRequest]
+    ) -> list[chat_service.Accepted | Exception]:
+        return await chat_service.accept_messages(session, settings, requests)
+
+    return GroupCommit(db, accept, name="message intake")
 
 
 async def send_message(
     components: Components, user_id: str, *, thread_id: str, content: str,
     dataset_id: str | None = None, client_msg_id: str | None = None,
+    acknowledge: Callable[[chat_service.Accepted], None] | None = None,
 ) -> chat_service.Accepted:
-    async with components.db.transaction() as session:
-        accepted = await chat_service.accept_message(
-            session, components.settings, user_id, thread_id=thread_id, content=content,
-            dataset_id=dataset_id, client_msg_id=client_msg_id,
-        )
+    """Accept a message and start its run. `acknowledge` is told first, so that a
+    client hears `message_accepted` before the run's first event."""
+    accepted = await components.intake.submit(chat_service.MessageRequest(
+        user_id, thread_id, content, dataset_id, client_msg_id))
+    if acknowledge is not None:
+        acknowledge(accepted)
     if accepted.created:
+        assert accepted.started is not None
+        await components.bus.publish(user_id, accepted.started)
         await components.executor.submit(accepted.run.id)
     return accepted
 

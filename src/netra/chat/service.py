@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netra.auth.models import User
 from netra.chat.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
 from netra.db.base import new_id, utcnow
-from netra.errors import NotFound, TooLarge, TooManyRuns, ValidationFailed
+from netra.errors import NetraError, NotFound, TooLarge, TooManyRuns, ValidationFailed
 from netra.realtime import events as event_log
+from netra.realtime.events import Event
+from netra.realtime.models import RunEvent
 from netra.settings import Settings
 from netra.telemetry import service as dataset_service
+from netra.telemetry.models import Dataset
 
 DEFAULT_TITLE = "New analysis"
 
@@ -75,55 +78,25 @@ async def run_events(
     )
 
 
+@dataclass(frozen=True)
+class MessageRequest:
+    """A user's message as sent, before it is accepted."""
+
+    user_id: str
+    thread_id: str
+    content: str
+    dataset_id: str | None = None
+    client_msg_id: str | None = None
+
+
 @dataclass
 class Accepted:
     message: Message
     run: Run
     created: bool  # False when a retried client_msg_id returned the earlier message
-
-
-async def _existing(session: AsyncSession, user_id: str, client_msg_id: str) -> Accepted | None:
-    query = select(Message).where(
-        Message.user_id == user_id, Message.client_msg_id == client_msg_id
-    )
-    message = (await session.scalars(query)).first()
-    if message is None or message.run_id is None:
-        return None
-    run = await session.get(Run, message.run_id)
-    assert run is not None
-    return Accepted(message, run, created=False)
-
-
-async def _choose_dataset(
-    session: AsyncSession, user_id: str, thread: Thread, dataset_id: str | None
-) -> str | None:
-    """Explicit choice, else the thread's last dataset, else the user's newest."""
-    if dataset_id:
-        await dataset_service.get_dataset(session, user_id, dataset_id)
-        return dataset_id
-    if thread.dataset_id:
-        try:  # the thread's dataset may have been deleted since
-            await dataset_service.get_dataset(session, user_id, thread.dataset_id)
-            return thread.dataset_id
-        except NotFound:
-            pass
-    return await dataset_service.newest_dataset_id(session, user_id)
-
-
-async def _check_active_runs(session: AsyncSession, settings: Settings, user_id: str) -> None:
-    # Lock the user's row (PostgreSQL) so two simultaneous messages cannot both pass
-    # the limit; SQLite already serialises writers.
-    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
-    active = await session.scalar(
-        select(func.count())
-        .select_from(Run)
-        .where(Run.user_id == user_id, Run.status.in_(ACTIVE_RUN_STATUSES))
-    )
-    if (active or 0) >= settings.max_active_runs_per_user:
-        raise TooManyRuns(
-            f"you already have {active} active runs (limit "
-            f"{settings.max_active_runs_per_user}); wait for one to finish or cancel one"
-        )
+    # The run's first event (the supervisor's agent_started), stored with the run so a
+    # client sees the run begin as soon as the message is accepted; None for a retry.
+    started: Event | None = None
 
 
 async def accept_message(
@@ -136,40 +109,186 @@ async def accept_message(
     dataset_id: str | None = None,
     client_msg_id: str | None = None,
 ) -> Accepted:
-    """Store the user's message and its queued run (the caller commits, then executes)."""
-    if client_msg_id and (earlier := await _existing(session, user_id, client_msg_id)):
-        return earlier
-    if not content.strip():
+    """Store one message and its queued run (the caller commits, then executes)."""
+    request = MessageRequest(user_id, thread_id, content, dataset_id, client_msg_id)
+    [outcome] = await accept_messages(session, settings, [request])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+async def accept_messages(
+    session: AsyncSession, settings: Settings, requests: list[MessageRequest]
+) -> list[Accepted | Exception]:
+    """Store many users' messages and their queued runs, each with its first event: an
+    Accepted or the error to answer, per request, in order (the caller commits, then
+    starts the runs).
+
+    Set-based, so a burst of messages costs a handful of statements, not a handful each.
+    """
+    earlier = await _earlier(session, requests)
+    threads = await _by_id(session, select(Thread.id, Thread.user_id, Thread.dataset_id)
+                           .where(Thread.id.in_({r.thread_id for r in requests})))
+    datasets = await _by_id(session, select(Dataset.id, Dataset.user_id).where(Dataset.id.in_(
+        {d for r in requests for d in (r.dataset_id, _thread_dataset(threads, r)) if d})))
+    newest = await dataset_service.newest_datasets(session, {
+        r.user_id for r in requests
+        if not r.dataset_id and not _owns(datasets, _thread_dataset(threads, r), r.user_id)
+    })
+    active = await _active_runs(session, {r.user_id for r in requests})
+    outcomes: list[Accepted | Exception] = []
+    for request in requests:
+        retry = earlier.get((request.user_id, request.client_msg_id or ""))
+        if retry is not None:
+            outcomes.append(Accepted(retry.message, retry.run, created=False))
+            continue
+        try:
+            accepted = _accept(settings, request, threads, datasets, newest, active)
+        except NetraError as error:
+            outcomes.append(error)
+            continue
+        outcomes.append(accepted)
+        if request.client_msg_id:  # the same id again in this batch is a retry of this one
+            earlier[(request.user_id, request.client_msg_id)] = accepted
+    try:
+        await _store(session, [o for o in outcomes if isinstance(o, Accepted) and o.created])
+    except IntegrityError:  # the same client_msg_id raced in through another process
+        if len(requests) > 1:
+            raise  # group commit writes the batch again one request at a time
+        await session.rollback()
+        retry = (await _earlier(session, requests)).get(
+            (requests[0].user_id, requests[0].client_msg_id or ""))
+        if retry is None:
+            raise
+        return [Accepted(retry.message, retry.run, created=False)]
+    return outcomes
+
+
+def _accept(
+    settings: Settings,
+    request: MessageRequest,
+    threads: dict[str, Any],
+    datasets: dict[str, Any],
+    newest: dict[str, str],
+    active: dict[str, int],
+) -> Accepted:
+    """Check one request against what the batch loaded (no query of its own)."""
+    if not request.content.strip():
         raise ValidationFailed("content must not be empty")
-    size = len(content.encode())
+    size = len(request.content.encode())
     if size > settings.max_message_bytes:
         raise TooLarge(f"content is {size} bytes; the limit is {settings.max_message_bytes}")
-    thread = await get_thread(session, user_id, thread_id)
-    chosen = await _choose_dataset(session, user_id, thread, dataset_id)
-    await _check_active_runs(session, settings, user_id)
-    message = Message(
-        id=new_id(),
-        thread_id=thread.id,
-        user_id=user_id,
-        role="user",
-        content=content,
-        client_msg_id=client_msg_id,
-    )
-    run = Run(
-        id=new_id(), thread_id=thread.id, user_id=user_id, message_id=message.id, dataset_id=chosen
-    )
+    thread = threads.get(request.thread_id)
+    if thread is None or thread.user_id != request.user_id:
+        raise NotFound("thread not found")
+    chosen = _choose_dataset(request, thread, datasets, newest)
+    running = active.get(request.user_id, 0)
+    if running >= settings.max_active_runs_per_user:
+        raise TooManyRuns(
+            f"you already have {running} active runs (limit "
+            f"{settings.max_active_runs_per_user}); wait for one to finish or cancel one"
+        )
+    active[request.user_id] = running + 1
+    now = utcnow()
+    message = Message(id=new_id(), thread_id=thread.id, user_id=request.user_id, role="user",
+                      content=request.content, client_msg_id=request.client_msg_id,
+                      created_at=now)
+    run = Run(id=new_id(), thread_id=thread.id, user_id=request.user_id,
+              message_id=message.id, dataset_id=chosen, status="queued", created_at=now)
     message.run_id = run.id
-    session.add_all([message, run])
-    thread.dataset_id = chosen
-    thread.updated_at = utcnow()
-    try:
-        await session.flush()
-    except IntegrityError:  # the same client_msg_id raced in on another socket
-        await session.rollback()
-        if client_msg_id and (earlier := await _existing(session, user_id, client_msg_id)):
-            return earlier
-        raise
-    return Accepted(message, run, created=True)
+    started = event_log.envelope(type="agent_started", run_id=run.id, thread_id=thread.id,
+                                 seq=1, ts=now, agent="supervisor",
+                                 payload={"message_id": message.id})
+    return Accepted(message, run, created=True, started=started)
+
+
+_MESSAGES, _RUNS, _EVENTS = (cast(Table, m.__table__) for m in (Message, Run, RunEvent))
+
+
+async def _store(session: AsyncSession, created: list[Accepted]) -> None:
+    """Insert the accepted messages, their runs and first events, and move their threads
+    to the top: one statement per table, however many messages (Core inserts: the ORM's
+    unit of work costs more than the database here)."""
+    if not created:
+        return
+    await session.execute(insert(_MESSAGES), [{
+        "id": m.id, "thread_id": m.thread_id, "user_id": m.user_id, "role": m.role,
+        "content": m.content, "run_id": m.run_id, "client_msg_id": m.client_msg_id,
+        "created_at": m.created_at,
+    } for m in (a.message for a in created)])
+    await session.execute(insert(_RUNS), [{
+        "id": r.id, "thread_id": r.thread_id, "user_id": r.user_id, "message_id": r.message_id,
+        "dataset_id": r.dataset_id, "status": r.status, "created_at": r.created_at,
+    } for r in (a.run for a in created)])
+    await session.execute(insert(_EVENTS), [{
+        "run_id": a.run.id, "seq": 1, "type": "agent_started", "agent": "supervisor",
+        "payload": {"message_id": a.message.id}, "ts": a.message.created_at,
+    } for a in created])
+    touched = {a.message.thread_id: a for a in created}  # a thread's latest message wins
+    await session.execute(update(Thread), [{
+        "id": thread_id, "dataset_id": a.run.dataset_id, "updated_at": a.message.created_at,
+    } for thread_id, a in touched.items()])
+
+
+async def _earlier(
+    session: AsyncSession, requests: list[MessageRequest]
+) -> dict[tuple[str, str], Accepted]:
+    """Messages (and runs) already stored under the requests' (user, client_msg_id)."""
+    wanted = {(r.user_id, r.client_msg_id) for r in requests if r.client_msg_id}
+    if not wanted:
+        return {}
+    query = select(Message, Run).join(Run, Run.id == Message.run_id).where(
+        Message.user_id.in_({user for user, _ in wanted}),
+        Message.client_msg_id.in_({msg for _, msg in wanted}),
+    )
+    return {(m.user_id, m.client_msg_id or ""): Accepted(m, r, created=False)
+            for m, r in (await session.execute(query)).tuples()
+            if (m.user_id, m.client_msg_id) in wanted}
+
+
+async def _by_id(session: AsyncSession, query: Select[Any]) -> dict[str, Any]:
+    """The query's rows by their `id` (callers check the owner: another user's is 404)."""
+    return {row.id: row for row in (await session.execute(query)).all()}
+
+
+def _thread_dataset(threads: dict[str, Any], request: MessageRequest) -> str | None:
+    thread = threads.get(request.thread_id)
+    return None if thread is None else thread.dataset_id
+
+
+def _owns(datasets: dict[str, Any], dataset_id: str | None, user_id: str) -> bool:
+    dataset = datasets.get(dataset_id or "")
+    return dataset is not None and dataset.user_id == user_id
+
+
+def _choose_dataset(
+    request: MessageRequest, thread: Any, datasets: dict[str, Any], newest: dict[str, str]
+) -> str | None:
+    """Explicit choice, else the thread's last dataset, else the user's newest."""
+    if request.dataset_id:
+        if not _owns(datasets, request.dataset_id, request.user_id):
+            raise NotFound("dataset not found")
+        return request.dataset_id
+    remembered: str | None = thread.dataset_id
+    if _owns(datasets, remembered, request.user_id):  # it may have been deleted since
+        return remembered
+    return newest.get(request.user_id)
+
+
+async def _active_runs(session: AsyncSession, user_ids: set[str]) -> dict[str, int]:
+    """Each user's queued and running runs."""
+    # Lock the users' rows, in one order so two batches cannot deadlock, so that two
+    # simultaneous messages cannot both pass the limit; SQLite serialises writers anyway.
+    if session.get_bind().dialect.name != "sqlite":
+        await session.execute(
+            select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update()
+        )
+    counts = await session.execute(
+        select(Run.user_id, func.count())
+        .where(Run.user_id.in_(user_ids), Run.status.in_(ACTIVE_RUN_STATUSES))
+        .group_by(Run.user_id)
+    )
+    return {user_id: count for user_id, count in counts.tuples()}
 
 
 async def mark_running(session: AsyncSession, run_id: str) -> Run | None:

@@ -129,15 +129,19 @@ async def _handle(components: Components, connection: Connection, frame: dict[st
     if kind == "ping":
         connection.send({"type": "pong"})
     elif kind == "user_message":
-        accepted = await conversation.send_message(
+        def acknowledge(accepted: chat_service.Accepted) -> None:
+            connection.send({"type": "message_accepted",
+                             "client_msg_id": frame.get("client_msg_id"),
+                             "thread_id": accepted.message.thread_id,
+                             "message_id": accepted.message.id, "run_id": accepted.run.id})
+
+        await conversation.send_message(
             components, connection.user_id, thread_id=_field(frame, "thread_id", str),
             content=_field(frame, "content", str),
             dataset_id=_field(frame, "dataset_id", str, required=False),
             client_msg_id=_field(frame, "client_msg_id", str, required=False),
+            acknowledge=acknowledge,
         )
-        connection.send({"type": "message_accepted", "client_msg_id": frame.get("client_msg_id"),
-                         "thread_id": accepted.message.thread_id,
-                         "message_id": accepted.message.id, "run_id": accepted.run.id})
     elif kind == "cancel_run":
         await conversation.cancel_run(components, connection.user_id, _field(frame, "run_id", str))
     elif kind == "resume":

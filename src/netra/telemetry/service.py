@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netra.analysis.overview import composition, overview_totals, spend_breakdown
@@ -193,14 +193,19 @@ async def ingest_records(
     return result
 
 
-async def newest_dataset_id(session: AsyncSession, user_id: str) -> str | None:
-    dataset_id: str | None = await session.scalar(
-        select(Dataset.id)
-        .where(Dataset.user_id == user_id)
-        .order_by(Dataset.created_at.desc(), Dataset.id.desc())
-        .limit(1)
+async def newest_datasets(session: AsyncSession, user_ids: set[str]) -> dict[str, str]:
+    """Each of these users' newest dataset (users without one are left out)."""
+    if not user_ids:
+        return {}
+    order = (Dataset.created_at.desc(), Dataset.id.desc())
+    ranked = (
+        select(Dataset.user_id, Dataset.id,
+               func.row_number().over(partition_by=Dataset.user_id, order_by=order).label("n"))
+        .where(Dataset.user_id.in_(user_ids))
+        .subquery()
     )
-    return dataset_id
+    rows = await session.execute(select(ranked.c.user_id, ranked.c.id).where(ranked.c.n == 1))
+    return {user_id: dataset_id for user_id, dataset_id in rows.tuples()}
 
 
 # Where the source reported a cost: its total beside ours, over the same requests.
