@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from netra.realtime.hub import Connection, ConnectionHub
+from netra.realtime.hub import ENDED_RUNS_REMEMBERED, Connection, ConnectionHub
 
 
 class RecordingSocket:
@@ -105,3 +105,35 @@ async def test_a_client_too_slow_to_read_is_closed_with_1013() -> None:
     blocked.set()
     connection.stop()
     await writer
+
+
+async def test_a_socket_remembers_only_the_newest_ended_runs() -> None:
+    """A long-lived socket does not grow with every run it saw; recent ones still drop
+    late duplicates."""
+    socket = RecordingSocket()
+    connection = Connection(socket, "u", 1000, load)
+    runs = [f"run{i}" for i in range(ENDED_RUNS_REMEMBERED + 10)]
+    for run in runs:
+        connection.offer(event(1, run))
+        connection.offer({**event(2, run), "type": "agent_completed", "agent": "supervisor"})
+    connection.offer(event(2, runs[-1]))  # a late duplicate of a remembered run
+    await run_writer(connection, socket)
+    assert len(seqs(socket)) == 2 * len(runs)
+    assert set(connection._sent) == set(runs[-ENDED_RUNS_REMEMBERED:])
+
+
+async def test_resuming_an_ended_run_counts_it_as_ended() -> None:
+    socket = RecordingSocket()
+    connection = Connection(socket, "u", 1000, load)
+    ended = {**LOG["r1"][-1], "type": "run_cancelled", "agent": "supervisor"}
+    LOG["ended"] = [*(dict(e, run_id="ended") for e in LOG["r1"][:-1]), dict(ended, run_id="ended")]
+    try:
+        connection.resume("ended", 0)
+        for i in range(ENDED_RUNS_REMEMBERED):
+            connection.offer({**event(1, f"other{i}"), "type": "run_cancelled",
+                              "agent": "supervisor"})
+        await run_writer(connection, socket)
+    finally:
+        del LOG["ended"]
+    assert seqs(socket)[:10] == list(range(1, 11))
+    assert "ended" not in connection._sent

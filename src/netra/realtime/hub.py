@@ -21,13 +21,17 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from netra import metrics
-from netra.realtime.events import Event
+from netra.realtime.events import Event, is_terminal
 
 log = logging.getLogger(__name__)
 
 # Loads stored events of a run with after < seq < before (before=None: no upper bound).
 EventLoader = Callable[[str, int, int | None], Awaitable[list[Event]]]
 TRY_AGAIN_LATER = 1013
+# Ended runs whose delivered range a socket still remembers, so that a late duplicate of
+# their events (a bus redelivery, a replay racing the live copy) is still dropped. Older
+# ones are forgotten: a long-lived socket must not grow with every run it ever saw.
+ENDED_RUNS_REMEMBERED = 64
 
 
 class Socket(Protocol):
@@ -55,6 +59,7 @@ class Connection:
         self._load = load
         self._queue: asyncio.Queue[Event | _Resume | None] = asyncio.Queue(queue_size)
         self._sent: dict[str, _Sent] = {}
+        self._ended: dict[str, None] = {}  # runs whose terminal event went out, oldest first
         self.closed = asyncio.Event()
 
     def offer(self, item: Event | _Resume) -> None:
@@ -107,22 +112,30 @@ class Connection:
         sent = self._sent.get(run_id)
         if sent is None:
             self._sent[run_id] = _Sent(seq, seq)
-            await self._write(event, live=True)
-            return
-        if seq <= sent.last:
+        elif seq <= sent.last:
             return  # already delivered, or older than what this socket asked for
-        if seq > sent.last + 1:
-            for missing in await self._load(run_id, sent.last, seq):
-                await self._write(missing)
-            metrics.EVENT_GAPS_FILLED.inc()
-        sent.last = seq
+        else:
+            if seq > sent.last + 1:
+                for missing in await self._load(run_id, sent.last, seq):
+                    await self._write(missing)
+                metrics.EVENT_GAPS_FILLED.inc()
+            sent.last = seq
         await self._write(event, live=True)
+        if is_terminal(event):
+            self._remember_ended(run_id)
+
+    def _remember_ended(self, run_id: str) -> None:
+        self._ended[run_id] = None
+        if len(self._ended) > ENDED_RUNS_REMEMBERED:
+            oldest = next(iter(self._ended))
+            del self._ended[oldest]
+            self._sent.pop(oldest, None)
 
     async def _replay(self, resume: _Resume) -> None:
         sent = self._sent.get(resume.run_id)
-        last = resume.after_seq
+        last, ended = resume.after_seq, False
         for event in await self._load(resume.run_id, resume.after_seq, None):
-            last = max(last, event["seq"])
+            last, ended = max(last, event["seq"]), ended or is_terminal(event)
             if sent is not None and sent.first <= event["seq"] <= sent.last:
                 continue
             await self._write(event)
@@ -130,6 +143,8 @@ class Connection:
         if sent is not None:
             first, last = min(first, sent.first), max(last, sent.last)
         self._sent[resume.run_id] = _Sent(first, last)
+        if ended:
+            self._remember_ended(resume.run_id)
 
     async def _write(self, frame: dict[str, Any], *, live: bool = False) -> None:
         await self._socket.send_text(json.dumps(frame, separators=(",", ":")))
