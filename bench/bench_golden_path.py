@@ -186,6 +186,11 @@ async def many_runs(workers: list[Participant], total: int, runs_per_thread: int
     await asyncio.gather(*(work(p) for p in workers))
 
 
+def _tenths(total: int) -> list[int]:
+    """`total` split into ten nearly equal parts."""
+    return [total // 10 + (1 if i < total % 10 else 0) for i in range(10)]
+
+
 async def many_pings(sockets: list[LiveSocket], total: int) -> None:
     counter = itertools.count()
 
@@ -213,9 +218,12 @@ async def memory(server: Server, sizes: Sizes) -> Figure:
         await many_pings(pingers, sizes.rss_runs)
         before_runs = rss_mb(pid)
         started = time.perf_counter()
-        await many_runs(workers, sizes.rss_runs, sizes.runs_per_thread)
+        trajectory = []  # RSS after every tenth of the runs: a leak climbs, a cache levels off
+        for share in _tenths(sizes.rss_runs):
+            await many_runs(workers, share, sizes.runs_per_thread)
+            trajectory.append(rss_mb(pid))
         took = time.perf_counter() - started
-        after_runs = rss_mb(pid)
+        after_runs = trajectory[-1]
         for socket in [w.socket for w in workers] + pingers:
             await socket.close()
     return Figure(
@@ -224,7 +232,8 @@ async def memory(server: Server, sizes: Sizes) -> Figure:
         baseline_name=f"over {sizes.rss_runs} pings", compare="difference",
         detail=(f"{sizes.rss_runs} runs after {sizes.warmup_runs} warm-up, {len(workers)} in "
                 f"flight ({sizes.rss_runs / took:.1f} runs/s); RSS {before_pings:.1f} → "
-                f"{before_runs:.1f} → {after_runs:.1f} MB"),
+                f"{before_runs:.1f} → {after_runs:.1f} MB; every tenth of the runs: "
+                f"{', '.join(f'{mb:.0f}' for mb in trajectory)} MB"),
     )
 
 
