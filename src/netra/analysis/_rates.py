@@ -7,17 +7,19 @@ model, the batch variant…), and joins the resulting small table in SQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from netra.analysis._common import WINDOW_CTE
 from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore
 
 Key = tuple[str, str, bool, date]
+T = TypeVar("T")
 
 _KEYS = """
 SELECT DISTINCT provider, model, batch, ts::DATE AS day
@@ -48,71 +50,69 @@ FROM requests WHERE dataset_id = ?
 GROUP BY ALL
 """
 
-# Within one analysis run (see `one_run`) every finder reads the same keys and window:
-# ask once.
-_RUN_KEYS: ContextVar[dict[tuple[int, str], list[Key]] | None] = ContextVar(
-    "netra_analysis_keys", default=None
-)
-_RUN_DAYS: ContextVar[dict[tuple[int, str], float | None] | None] = ContextVar(
-    "netra_analysis_days", default=None
-)
-_RUN_TRAFFIC: ContextVar[dict[tuple[int, str], list[dict[str, Any]]] | None] = ContextVar(
-    "netra_analysis_traffic", default=None
+# Within one analysis run (see `one_run`) every finder reads the same keys, window and
+# traffic: each is asked for once, by whichever finder needs it first, and the finders
+# running beside it wait for that answer instead of asking again.
+_RUN: ContextVar[dict[tuple[str, int, str], asyncio.Future[Any]] | None] = ContextVar(
+    "netra_analysis_run", default=None
 )
 
 
 @contextmanager
 def one_run() -> Iterator[None]:
     """Share the dataset's keys, window and traffic among the finders run inside this block."""
-    keys, days, traffic = _RUN_KEYS.set({}), _RUN_DAYS.set({}), _RUN_TRAFFIC.set({})
+    token = _RUN.set({})
     try:
         yield
     finally:
-        _RUN_TRAFFIC.reset(traffic)
-        _RUN_DAYS.reset(days)
-        _RUN_KEYS.reset(keys)
+        _RUN.reset(token)
+
+
+async def _once(
+    name: str, store: AnalyticsStore, dataset_id: str, compute: Callable[[], Awaitable[T]]
+) -> T:
+    """compute(), or within a run the answer of its first call there."""
+    shared = _RUN.get()
+    if shared is None:
+        return await compute()
+    key = (name, id(store), dataset_id)
+    if key not in shared:
+        shared[key] = asyncio.ensure_future(compute())
+    # shielded: one finder cancelled must not cancel the answer the others wait for
+    result: T = await asyncio.shield(shared[key])
+    return result
 
 
 async def window_days(store: AnalyticsStore, dataset_id: str) -> float | None:
     """The dataset's window in days, as WINDOW_CTE computes it (for WINDOW_VALUE_CTE)."""
-    shared = _RUN_DAYS.get()
-    if shared is not None and (id(store), dataset_id) in shared:
-        return shared[(id(store), dataset_id)]
-    rows = await store.fetch(_DAYS, [dataset_id])
-    days = rows[0]["days"] if rows else None
-    if shared is not None:
-        shared[(id(store), dataset_id)] = days
-    return days
+
+    async def compute() -> float | None:
+        rows = await store.fetch(_DAYS, [dataset_id])
+        return rows[0]["days"] if rows else None
+
+    return await _once("days", store, dataset_id, compute)
 
 
 async def traffic(store: AnalyticsStore, dataset_id: str) -> list[dict[str, Any]]:
     """Requests, conversation turns and cost by slice, batch, day, hour, status, and
     whether priced (`_TRAFFIC`)."""
-    shared = _RUN_TRAFFIC.get()
-    if shared is not None and (id(store), dataset_id) in shared:
-        return shared[(id(store), dataset_id)]
-    rows = await store.fetch(_TRAFFIC, [dataset_id])
-    if shared is not None:
-        shared[(id(store), dataset_id)] = rows
-    return rows
+    return await _once("traffic", store, dataset_id,
+                       lambda: store.fetch(_TRAFFIC, [dataset_id]))
 
 
 async def dataset_keys(store: AnalyticsStore, dataset_id: str) -> list[Key]:
     """The (provider, model, batch, day) keys present in a dataset."""
-    shared = _RUN_KEYS.get()
-    if shared is not None and (id(store), dataset_id) in shared:
-        return shared[(id(store), dataset_id)]
-    if shared is not None:
+
+    async def compute() -> list[Key]:
         # within a run the shared traffic holds the keys: no scan of their own
-        rows = await traffic(store, dataset_id)
-    else:
-        rows = await store.fetch(_KEYS, [dataset_id])
-    keys = list(
-        dict.fromkeys((r["provider"], r["model"], bool(r["batch"]), r["day"]) for r in rows)
-    )
-    if shared is not None:
-        shared[(id(store), dataset_id)] = keys
-    return keys
+        in_run = _RUN.get() is not None
+        rows = (await traffic(store, dataset_id) if in_run
+                else await store.fetch(_KEYS, [dataset_id]))
+        return list(
+            dict.fromkeys((r["provider"], r["model"], bool(r["batch"]), r["day"]) for r in rows)
+        )
+
+    return await _once("keys", store, dataset_id, compute)
 
 
 def slice_totals(
