@@ -62,7 +62,7 @@ RULE = (
 
 def analysis_run() -> AbstractContextManager[None]:
     """A block whose finders share the dataset's keys, window and traffic summary: each
-    is read once instead of once per finder (call the finders inside it one by one)."""
+    is read once instead of once per finder, also when they run side by side."""
     return _rates.one_run()
 
 
