@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,12 +42,20 @@ async def test_overview_and_breakdowns(tmp_path: Path) -> None:
 
 
 def _quantile(values: list[float], q: float) -> float:
-    """quantile_cont by hand: linear between the sorted values around q·(n − 1)."""
+    """quantile_cont by hand: between the sorted values lo and hi around q·(n − 1),
+    weighted as DuckDB weighs them (lo·(1 − f) + hi·f, to the last bit)."""
     ordered = sorted(values)
     position = q * (len(ordered) - 1)
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    f = position - low
+    return ordered[low] * (1 - f) + ordered[high] * f
+
+
+def _round_half_away(value: float) -> float:
+    """SQL's round(x, 1): halves away from zero (Python's round goes to even, and sees
+    590.05 as the double just below it)."""
+    return math.copysign(math.floor(abs(value) * 10 + 0.5) / 10, value)
 
 
 async def test_latency_quantiles_and_the_summary_composition(tmp_path: Path) -> None:
@@ -58,7 +68,56 @@ async def test_latency_quantiles_and_the_summary_composition(tmp_path: Path) -> 
         summary = await summarise(store, "d")
         latencies = [r["latency_ms"] for r in await store.fetch(
             "SELECT latency_ms FROM requests WHERE dataset_id = 'd' AND latency_ms IS NOT NULL")]
-    assert overview["p50_latency_ms"] == round(_quantile(latencies, 0.5), 1)
-    assert overview["p95_latency_ms"] == round(_quantile(latencies, 0.95), 1)
+    assert overview["p50_latency_ms"] == _round_half_away(_quantile(latencies, 0.5))
+    assert overview["p95_latency_ms"] == _round_half_away(_quantile(latencies, 0.95))
     for part in ("providers", "models", "features"):
         assert summary["overview"][part] == overview[part]
+
+
+async def test_breakdown_p95_is_exact_per_group(tmp_path: Path) -> None:
+    """Each breakdown row's p95 is its own group's, interpolated as quantile_cont does,
+    including groups of one request, of tied latencies, of zero latency and of none."""
+    async with open_store(tmp_path) as store:
+        await store.generate_demo("d", rows=4000, seed=3, end=date(2026, 11, 25))
+        await store.insert_records("d", [
+            record(model="one-request", latency_ms=12.5),
+            *(record(model="ties", latency_ms=80.0) for _ in range(7)),
+            record(model="ties", latency_ms=80.1),
+            *(record(model="zero", latency_ms=0.0) for _ in range(3)),
+            record(model="untimed", latency_ms=None),
+            record(model="untimed", latency_ms=None),
+        ])
+        rows = await store.fetch("SELECT * FROM requests WHERE dataset_id = 'd'")
+        breakdowns = {by: await spend_breakdown(store, "d", by)
+                      for by in ("model", "feature", "provider", "day")}
+    key_of = {
+        "model": lambda r: r["model"],
+        "feature": lambda r: r["feature"] or "(none)",
+        "provider": lambda r: r["provider"],
+        "day": lambda r: r["ts"].date().isoformat(),
+    }
+    for by, breakdown in breakdowns.items():
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            groups.setdefault(key_of[by](r), []).append(r)
+        assert {row["key"] for row in breakdown["rows"]} == set(groups)
+        for row in breakdown["rows"]:
+            members = groups[row["key"]]
+            latencies = [r["latency_ms"] for r in members if r["latency_ms"] is not None]
+            expected = _round_half_away(_quantile(latencies, 0.95)) if latencies else None
+            errors = sum(r["status"] == "error" for r in members)
+            assert (row["key"], row["p95_latency_ms"]) == (row["key"], expected)
+            assert row["requests"] == len(members)
+            assert row["error_rate"] == round(errors / len(members), 4)
+
+
+async def test_overview_and_breakdown_p95_agree_to_the_last_bit(tmp_path: Path) -> None:
+    """0.95 · 561 is just short of 532.95 in floating point: between 5387 and 5390 the
+    p95 is 5389.85 only when weighted as quantile_cont weighs it (lo·(1 − f) + hi·f),
+    and 5389.8 instead of 5389.9 otherwise. The overview and the breakdowns say the same."""
+    async with open_store(tmp_path) as store:
+        await store.insert_records("d", [record(latency_ms=5387.0) for _ in range(533)]
+                                   + [record(latency_ms=5390.0) for _ in range(29)])
+        overview = await dataset_overview(store, "d")
+        [by_model] = (await spend_breakdown(store, "d", "model"))["rows"]
+    assert overview["p95_latency_ms"] == by_model["p95_latency_ms"] == 5389.9

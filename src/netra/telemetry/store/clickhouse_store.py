@@ -440,20 +440,41 @@ def _clickhouse(template: str, **parts: exp.Expr) -> exp.Expr:
 
 
 def _exact_quantile(node: exp.Expr) -> exp.Expr:
-    """DuckDB's quantile_cont and median interpolate between exact values (type R-7);
-    ClickHouse's `quantile` samples. quantileExactInclusive is the exact R-7 one, and
-    quantilesExactInclusive for a list of fractions (DuckDB then returns a list too)."""
+    """DuckDB's quantile_cont and median interpolate between exact values (type R-7):
+    between the sorted values lo and hi at positions floor and ceil of q·(n − 1), as
+    lo·(1 − f) + hi·f. ClickHouse's `quantile` samples, and its exact R-7 one,
+    quantileExactInclusive, weighs lo + (hi − lo)·f: a different last bit, enough to
+    round a p95 the other way. So one fraction is weighed here from the sorted values
+    (with its FILTER); a list of fractions still goes to quantilesExactInclusive, whose
+    answer is a list as in DuckDB."""
+    condition = None
+    if isinstance(node, exp.Filter) and isinstance(node.this, exp.PercentileCont | exp.Median):
+        condition = node.expression.this  # the Where's condition
+        node = node.this
+    if not isinstance(node, exp.PercentileCont | exp.Median) or (
+        condition is None and isinstance(node.parent, exp.Filter)
+    ):
+        return node  # under a FILTER: rewritten with it, when the walk reaches the FILTER
     if isinstance(node, exp.PercentileCont):
         value, fraction = node.this, node.expression
-    elif isinstance(node, exp.Median):
+    else:
         value, fraction = node.this, exp.Literal.number("0.5")
-    else:
-        return node
     if isinstance(fraction, exp.Array):
-        name, fractions = "quantilesExactInclusive", list(fraction.expressions)
-    else:
-        name, fractions = "quantileExactInclusive", [fraction]
-    return exp.ParameterizedAgg(this=exp.var(name), expressions=fractions, params=[value])
+        exact = exp.ParameterizedAgg(this=exp.var("quantilesExactInclusive"),
+                                     expressions=list(fraction.expressions), params=[value])
+        return exact if condition is None else exp.Filter(
+            this=exact, expression=exp.Where(this=condition))
+    parts = {"x": value, "q": fraction}
+    values = "groupArray(_x_)"
+    if condition is not None:
+        values, parts["c"] = "groupArrayIf(_x_, _c_)", condition
+    rn = "(_q_ * (length(s) - 1))"
+    weighed = (f"s[toUInt64(floor({rn})) + 1] * (1 - ({rn} - floor({rn}))) "
+               f"+ s[toUInt64(ceil({rn})) + 1] * ({rn} - floor({rn}))")
+    return _clickhouse(
+        f"arrayMap(s -> if(length(s) = 0, NULL, {weighed}), [arraySort({values})])[1]",
+        **parts,
+    )
 
 
 def _discrete_quantile(node: exp.Expr) -> exp.Expr:
