@@ -97,7 +97,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         parts = components or await startup.start(settings)
         app.state.components = parts
         try:
-            yield
+            with startup.garbage_collection_for_serving():
+                yield
         finally:
             await startup.stop(parts)
 
