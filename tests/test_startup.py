@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import socket
 import subprocess
 import sys
@@ -11,10 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from netra.app import create_app
-from netra.settings import Settings, SettingsError, load_settings
+from netra.settings import SettingsError, load_settings
 from tests.e2e.server import free_port, server_env
 
 NETRA = [sys.executable, "-m", "netra.cli"]
@@ -128,21 +125,3 @@ def test_a_bad_analytics_url_fails_its_phase_with_one_clear_line(tmp_path: Path)
     assert len(line) == 1, result.stderr
     assert "phase 'analytics store'" in line[0] and "mysql" in line[0]
     assert "secret-password" not in result.stderr and "Traceback" not in result.stderr
-
-
-async def test_serving_freezes_what_startup_built_and_restores_the_collector(
-    tmp_path: Path,
-) -> None:
-    """What start-up built is frozen (not walked by the collector's full passes) and
-    young collections are rarer for as long as the app serves; both are handed back
-    when it stops."""
-    settings = Settings(env="test", data_dir=tmp_path, secret_key=SecretStr("s" * 40))
-    app = create_app(settings)
-    before = gc.get_threshold()
-    assert gc.get_freeze_count() == 0
-    async with app.router.lifespan_context(app):
-        frozen = gc.get_freeze_count()
-        assert frozen > 10_000  # modules, routes, the price catalogue…
-        assert len(gc.get_objects()) < frozen / 10  # what full passes still walk
-        assert gc.get_threshold() == (10_000, *before[1:])
-    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before

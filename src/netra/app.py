@@ -97,8 +97,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         parts = components or await startup.start(settings)
         app.state.components = parts
         try:
-            with startup.garbage_collection_for_serving():
-                yield
+            yield
         finally:
             await startup.stop(parts)
 

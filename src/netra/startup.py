@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
@@ -27,7 +26,6 @@ from netra.db import Database
 from netra.realtime.bus import create_event_bus
 from netra.realtime.hub import ConnectionHub
 from netra.settings import Settings
-from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore, create_analytics_store
 
 log = logging.getLogger("netra.startup")
@@ -93,34 +91,6 @@ async def start(settings: Settings) -> Components:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(part.close(), timeout=2)
         raise
-
-
-# Young-generation collections every 10,000 net allocations instead of 700: a burst of
-# a hundred messages allocates millions of short-lived objects, and each collection
-# stopped the event loop. The older generations keep their default ratios.
-_YOUNG_COLLECTION_THRESHOLD = 10_000
-
-
-@contextlib.contextmanager
-def garbage_collection_for_serving() -> Iterator[None]:
-    """Collector settings for a long-running service, restored when it stops.
-
-    What start-up built (modules, routes, the price catalogue: over 150,000 objects)
-    lives as long as the process, yet every full collection walked all of it. Frozen, a
-    full pass walks only what the service made since. Measured over the 100-user burst
-    bench: full collections went from 16 taking 2.1 s in all (median 156 ms each) to 7
-    taking 0.5 s.
-    """
-    pricing.load_catalog()  # built on first use otherwise, after the freeze
-    gc.collect()
-    gc.freeze()
-    thresholds = gc.get_threshold()
-    gc.set_threshold(_YOUNG_COLLECTION_THRESHOLD, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 def _analytics_target(settings: Settings) -> str:

@@ -77,11 +77,6 @@ class RateRow:
 PriceKey = tuple[str, str, bool, date]  # provider, model, batch, day
 
 
-def load_catalog() -> None:
-    """Load the price catalogue now (it loads on first use otherwise)."""
-    data_snapshot.get_snapshot()
-
-
 @functools.lru_cache(maxsize=4096)
 def _lookup(provider: str, model: str) -> tuple[Provider, ModelInfo] | None:
     try:
