@@ -445,8 +445,9 @@ def _exact_quantile(node: exp.Expr) -> exp.Expr:
     lo·(1 − f) + hi·f. ClickHouse's `quantile` samples, and its exact R-7 one,
     quantileExactInclusive, weighs lo + (hi − lo)·f: a different last bit, enough to
     round a p95 the other way. So one fraction is weighed here from the sorted values
-    (with its FILTER); a list of fractions still goes to quantilesExactInclusive, whose
-    answer is a list as in DuckDB."""
+    (with its FILTER): both stores must give the same numbers, though sorting costs
+    more than quantileExactInclusive's selection. A list of fractions still goes to
+    quantilesExactInclusive, whose answer is a list as in DuckDB."""
     condition = None
     if isinstance(node, exp.Filter) and isinstance(node.this, exp.PercentileCont | exp.Median):
         condition = node.expression.this  # the Where's condition
@@ -468,11 +469,13 @@ def _exact_quantile(node: exp.Expr) -> exp.Expr:
     values = "groupArray(_x_)"
     if condition is not None:
         values, parts["c"] = "groupArrayIf(_x_, _c_)", condition
-    rn = "(_q_ * (length(s) - 1))"
-    weighed = (f"s[toUInt64(floor({rn})) + 1] * (1 - ({rn} - floor({rn}))) "
-               f"+ s[toUInt64(ceil({rn})) + 1] * ({rn} - floor({rn}))")
+    # `ordered` is a lambda's name for the sorted values: ClickHouse has no local names
+    rn = "(_q_ * (length(ordered) - 1))"
+    weighed = (f"ordered[toUInt64(floor({rn})) + 1] * (1 - ({rn} - floor({rn}))) "
+               f"+ ordered[toUInt64(ceil({rn})) + 1] * ({rn} - floor({rn}))")
     return _clickhouse(
-        f"arrayMap(s -> if(length(s) = 0, NULL, {weighed}), [arraySort({values})])[1]",
+        f"arrayMap(ordered -> if(length(ordered) = 0, NULL, {weighed}), "
+        f"[arraySort({values})])[1]",
         **parts,
     )
 
