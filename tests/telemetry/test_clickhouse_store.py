@@ -187,7 +187,9 @@ STATEMENTS = {
         "SELECT quantile_cont(latency_ms, 0.37) AS q37, median(input_tokens) AS m, "
         "quantile_disc(input_tokens, 0.5) AS d50, quantile_disc(input_tokens, 0.3) AS d30, "
         "quantile_disc(latency_ms, 0.9) FILTER (WHERE status = 'ok') AS d90_ok, "
-        "quantile_cont(input_tokens, [0.5, 0.99]) AS several "
+        "median(latency_ms) FILTER (WHERE status = 'ok') AS m_ok, "
+        "quantile_cont(input_tokens, [0.5, 0.99]) AS several, "
+        "quantile_cont(latency_ms, [0.5, 0.9]) FILTER (WHERE status = 'ok') AS several_ok "
         "FROM requests WHERE dataset_id = ?"
     ),
     "rounding half away from zero": (

@@ -439,6 +439,28 @@ def _clickhouse(template: str, **parts: exp.Expr) -> exp.Expr:
     return _template(template).copy().transform(fill)
 
 
+def _with_filter(
+    node: exp.Expr, kinds: tuple[type[exp.Expr], ...]
+) -> tuple[exp.Expr, exp.Expr | None] | None:
+    """An aggregate of one of `kinds`, bare or under its FILTER: (the aggregate, the
+    FILTER's condition or None). None for anything else, and for a bare one under a
+    FILTER: that is rewritten with its FILTER, when the walk reaches the FILTER."""
+    if isinstance(node, exp.Filter) and isinstance(node.this, kinds):
+        return node.this, node.expression.this  # the Where's condition
+    if not isinstance(node, kinds) or isinstance(node.parent, exp.Filter):
+        return None
+    return node, None
+
+
+def _sorted_values(parts: dict[str, exp.Expr], condition: exp.Expr | None) -> str:
+    """`arraySort` of the values `_x_` (those meeting the condition, added to `parts` as
+    `_c_`)."""
+    if condition is None:
+        return "arraySort(groupArray(_x_))"
+    parts["c"] = condition
+    return "arraySort(groupArrayIf(_x_, _c_))"
+
+
 def _exact_quantile(node: exp.Expr) -> exp.Expr:
     """DuckDB's quantile_cont and median interpolate between exact values (type R-7):
     between the sorted values lo and hi at positions floor and ceil of q·(n − 1), as
@@ -448,34 +470,26 @@ def _exact_quantile(node: exp.Expr) -> exp.Expr:
     (with its FILTER): both stores must give the same numbers, though sorting costs
     more than quantileExactInclusive's selection. A list of fractions still goes to
     quantilesExactInclusive, whose answer is a list as in DuckDB."""
-    condition = None
-    if isinstance(node, exp.Filter) and isinstance(node.this, exp.PercentileCont | exp.Median):
-        condition = node.expression.this  # the Where's condition
-        node = node.this
-    if not isinstance(node, exp.PercentileCont | exp.Median) or (
-        condition is None and isinstance(node.parent, exp.Filter)
-    ):
-        return node  # under a FILTER: rewritten with it, when the walk reaches the FILTER
-    if isinstance(node, exp.PercentileCont):
-        value, fraction = node.this, node.expression
-    else:
-        value, fraction = node.this, exp.Literal.number("0.5")
+    found = _with_filter(node, (exp.PercentileCont, exp.Median))
+    if found is None:
+        return node
+    aggregate, condition = found
+    value = aggregate.this
+    fraction = (aggregate.expression if isinstance(aggregate, exp.PercentileCont)
+                else exp.Literal.number("0.5"))
     if isinstance(fraction, exp.Array):
         exact = exp.ParameterizedAgg(this=exp.var("quantilesExactInclusive"),
                                      expressions=list(fraction.expressions), params=[value])
         return exact if condition is None else exp.Filter(
             this=exact, expression=exp.Where(this=condition))
     parts = {"x": value, "q": fraction}
-    values = "groupArray(_x_)"
-    if condition is not None:
-        values, parts["c"] = "groupArrayIf(_x_, _c_)", condition
+    values = _sorted_values(parts, condition)
     # `ordered` is a lambda's name for the sorted values: ClickHouse has no local names
     rn = "(_q_ * (length(ordered) - 1))"
     weighed = (f"ordered[toUInt64(floor({rn})) + 1] * (1 - ({rn} - floor({rn}))) "
                f"+ ordered[toUInt64(ceil({rn})) + 1] * ({rn} - floor({rn}))")
     return _clickhouse(
-        f"arrayMap(ordered -> if(length(ordered) = 0, NULL, {weighed}), "
-        f"[arraySort({values})])[1]",
+        f"arrayMap(ordered -> if(length(ordered) = 0, NULL, {weighed}), [{values}])[1]",
         **parts,
     )
 
@@ -484,22 +498,15 @@ def _discrete_quantile(node: exp.Expr) -> exp.Expr:
     """DuckDB's quantile_disc is the SQL standard's: the value at 1-based position
     max(1, n - floor(n - q·n)) of the sorted values. No ClickHouse quantile picks the
     same element for every n, so sort the values and take that one (with its FILTER)."""
-    condition = None
-    if isinstance(node, exp.Filter) and isinstance(node.this, exp.PercentileDisc):
-        condition = node.expression.this  # the Where's condition
-        node = node.this
-    if not isinstance(node, exp.PercentileDisc) or (
-        condition is None and isinstance(node.parent, exp.Filter)
-    ):
-        return node  # under a FILTER: rewritten with it, when the walk reaches the FILTER
-    parts = {"x": node.this, "q": node.expression}
-    if condition is None:
-        count, values = "count(_x_)", "groupArray(_x_)"
-    else:
-        count, values = "countIf(_x_, _c_)", "groupArrayIf(_x_, _c_)"
-        parts["c"] = condition
+    found = _with_filter(node, (exp.PercentileDisc,))
+    if found is None:
+        return node
+    aggregate, condition = found
+    parts = {"x": aggregate.this, "q": aggregate.expression}
+    values = _sorted_values(parts, condition)
+    count = "count(_x_)" if condition is None else "countIf(_x_, _c_)"
     return _clickhouse(
-        f"if({count} = 0, NULL, arrayElement(arraySort({values}), "
+        f"if({count} = 0, NULL, arrayElement({values}, "
         f"toUInt64(greatest(1, {count} - floor({count} - _q_ * {count})))))",
         **parts,
     )
