@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 from netra.analysis.overview import dataset_overview, spend_breakdown
 from netra.errors import ValidationFailed
 from netra.telemetry.service import summarise
-from tests.telemetry.helpers import open_store, record
+from tests.telemetry.helpers import open_store, quantile_cont, record, round_tenth
 
 
 async def test_overview_and_breakdowns(tmp_path: Path) -> None:
@@ -41,23 +40,6 @@ async def test_overview_and_breakdowns(tmp_path: Path) -> None:
     assert empty["requests"] == 0 and empty["spend_usd"] == 0
 
 
-def _quantile(values: list[float], q: float) -> float:
-    """quantile_cont by hand: between the sorted values lo and hi around q·(n − 1),
-    weighted as DuckDB weighs them (lo·(1 − f) + hi·f, to the last bit)."""
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    f = position - low
-    return ordered[low] * (1 - f) + ordered[high] * f
-
-
-def _round_half_away(value: float) -> float:
-    """SQL's round(x, 1): halves away from zero (Python's round goes to even, and sees
-    590.05 as the double just below it)."""
-    return math.copysign(math.floor(abs(value) * 10 + 0.5) / 10, value)
-
-
 async def test_latency_quantiles_and_the_summary_composition(tmp_path: Path) -> None:
     """The overview takes its p50/p95 from a histogram of distinct latencies, and the
     summary takes the composition lists from the breakdowns: both must be exact."""
@@ -68,8 +50,8 @@ async def test_latency_quantiles_and_the_summary_composition(tmp_path: Path) -> 
         summary = await summarise(store, "d")
         latencies = [r["latency_ms"] for r in await store.fetch(
             "SELECT latency_ms FROM requests WHERE dataset_id = 'd' AND latency_ms IS NOT NULL")]
-    assert overview["p50_latency_ms"] == _round_half_away(_quantile(latencies, 0.5))
-    assert overview["p95_latency_ms"] == _round_half_away(_quantile(latencies, 0.95))
+    assert overview["p50_latency_ms"] == round_tenth(quantile_cont(latencies, 0.5))
+    assert overview["p95_latency_ms"] == round_tenth(quantile_cont(latencies, 0.95))
     for part in ("providers", "models", "features"):
         assert summary["overview"][part] == overview[part]
 
@@ -104,7 +86,7 @@ async def test_breakdown_p95_is_exact_per_group(tmp_path: Path) -> None:
         for row in breakdown["rows"]:
             members = groups[row["key"]]
             latencies = [r["latency_ms"] for r in members if r["latency_ms"] is not None]
-            expected = _round_half_away(_quantile(latencies, 0.95)) if latencies else None
+            expected = round_tenth(quantile_cont(latencies, 0.95)) if latencies else None
             errors = sum(r["status"] == "error" for r in members)
             assert (row["key"], row["p95_latency_ms"]) == (row["key"], expected)
             assert row["requests"] == len(members)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
@@ -33,7 +34,7 @@ from netra.telemetry.store.clickhouse_store import (
     translate,
 )
 from netra.telemetry.store.duckdb_store import DuckDBStore
-from tests.telemetry.helpers import record, write
+from tests.telemetry.helpers import quantile_cont, record, write
 
 END = date(2026, 1, 1)  # a fixed demo window: both stores price the same days
 DEMO = "demo"
@@ -192,9 +193,11 @@ STATEMENTS = {
         "quantile_cont(latency_ms, [0.5, 0.9]) FILTER (WHERE status = 'ok') AS several_ok "
         "FROM requests WHERE dataset_id = ?"
     ),
-    "rounding half away from zero": (
+    "rounding the exact value half away from zero": (
         "SELECT round(21513.65::DOUBLE, 1) AS a, round(-2.5::DOUBLE) AS b, "
-        "round(0.125::DOUBLE, 2) AS c, round(2.5::DOUBLE) AS d"
+        "round(0.125::DOUBLE, 2) AS c, round(2.5::DOUBLE) AS d, "
+        "round(590.05::DOUBLE, 1) AS e, round(-590.05::DOUBLE, 1) AS f, "
+        "round(1e300::DOUBLE, 1) AS g, round(NULL::DOUBLE, 1) AS h"
     ),
     "unmatched LEFT JOIN columns are NULL": (
         "SELECT q.request_id, r.rate FROM requests AS q LEFT JOIN "
@@ -465,3 +468,20 @@ async def test_latency_quantiles_agree_to_the_last_bit(
             (await overview.spend_breakdown(store, dataset, "model"))["rows"][0]["p95_latency_ms"],
         ))
     assert answers == [(5389.9, 5389.9)] * 2
+
+
+async def test_interpolated_quantiles_are_duckdbs_on_both_stores(
+    duck: DuckDBStore, click: ClickHouseStore, dataset: str
+) -> None:
+    """Unrounded quantile_cont at many fractions, over latencies with decimals: the last
+    bit must be DuckDB's (fma(lo, 1 − f, hi·f)) on both stores."""
+    rng = random.Random(11)
+    latencies = [round(rng.uniform(0, 40_000), rng.choice((0, 1, 2))) for _ in range(397)]
+    fractions = [0.5, 0.9, 0.95, 0.99, 0.37, *(round(rng.random(), 6) for _ in range(25))]
+    sql = ("SELECT " + ", ".join(f"quantile_cont(latency_ms, {q}) AS q{i}"
+                                 for i, q in enumerate(fractions))
+           + " FROM requests WHERE dataset_id = ?")
+    expected = {f"q{i}": quantile_cont(latencies, q) for i, q in enumerate(fractions)}
+    for store in (duck, click):
+        await store.insert_records(dataset, [record(latency_ms=v) for v in latencies])
+        assert await store.fetch(sql, [dataset]) == [expected], store.name

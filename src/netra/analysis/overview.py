@@ -8,13 +8,13 @@ from typing import Any
 from netra.db.base import isoformat_z
 from netra.errors import ValidationFailed
 from netra.telemetry.store import AnalyticsStore
+from netra.telemetry.store.interpolation import interpolated
 
 # Exact quantile_cont from a histogram of the distinct values: latencies repeat a lot
 # (tenths of a millisecond), so grouping them is several times faster than sorting every
-# request, and the interpolation below is quantile_cont's own, to the last bit: between
-# the values lo and hi at positions floor and ceil of q·(n − 1), sorted, weighted as
-# lo·(1 − f) + hi·f (lo + (hi − lo)·f differs in the last bit, enough to round a p95 of
-# 5389.85 down to 5389.8 where the breakdowns' quantile_cont says 5389.9).
+# request. The values lo and hi at positions floor and ceil of q·(n − 1), sorted, are
+# weighed as quantile_cont weighs them, to the last bit (`interpolated`): the overview's
+# p95 is the breakdowns' to the tenth.
 _LATENCY = """
 hist AS (
   SELECT latency_ms AS v, count(*) AS n FROM requests
@@ -33,8 +33,7 @@ _QUANTILES = {"p50": "0.5::DOUBLE", "p95": "0.95::DOUBLE"}
 
 
 def _interpolated(name: str) -> str:
-    return (f"round(lo{name} * (1 - frac{name}) + hi{name} * frac{name}, 1) "
-            f"AS {name}_latency_ms")
+    return f"round({interpolated(f'lo{name}', f'hi{name}', f'frac{name}')}, 1) AS {name}_latency_ms"
 
 
 # One scan for the totals (the window comes from the same min/max ts as WINDOW_CTE's),

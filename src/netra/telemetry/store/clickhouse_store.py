@@ -56,6 +56,7 @@ from netra.telemetry.importers._base import STAGE_TABLE
 from netra.telemetry.pricing import PriceKey
 from netra.telemetry.schema import COLUMNS, Defaults
 from netra.telemetry.store import ImportResult, Progress, defaults_of
+from netra.telemetry.store.interpolation import interpolated
 
 TABLE = "requests"
 # Rows per Arrow batch leaving the scratch DuckDB: only a batch at a time is in this
@@ -464,12 +465,12 @@ def _sorted_values(parts: dict[str, exp.Expr], condition: exp.Expr | None) -> st
 def _exact_quantile(node: exp.Expr) -> exp.Expr:
     """DuckDB's quantile_cont and median interpolate between exact values (type R-7):
     between the sorted values lo and hi at positions floor and ceil of q·(n − 1), as
-    lo·(1 − f) + hi·f. ClickHouse's `quantile` samples, and its exact R-7 one,
+    fma(lo, 1 − f, hi·f). ClickHouse's `quantile` samples, and its exact R-7 one,
     quantileExactInclusive, weighs lo + (hi − lo)·f: a different last bit, enough to
     round a p95 the other way. So one fraction is weighed here from the sorted values
-    (with its FILTER): both stores must give the same numbers, though sorting costs
-    more than quantileExactInclusive's selection. A list of fractions still goes to
-    quantilesExactInclusive, whose answer is a list as in DuckDB."""
+    (with its FILTER) by `interpolated`: both stores must give the same numbers, though
+    sorting costs more than quantileExactInclusive's selection. A list of fractions
+    still goes to quantilesExactInclusive, whose answer is a list as in DuckDB."""
     found = _with_filter(node, (exp.PercentileCont, exp.Median))
     if found is None:
         return node
@@ -484,10 +485,13 @@ def _exact_quantile(node: exp.Expr) -> exp.Expr:
             this=exact, expression=exp.Where(this=condition))
     parts = {"x": value, "q": fraction}
     values = _sorted_values(parts, condition)
-    # `ordered` is a lambda's name for the sorted values: ClickHouse has no local names
+    # lambdas give local names (ClickHouse has no others): `ordered` for the sorted
+    # values, then the two neighbours and the weight
     rn = "(_q_ * (length(ordered) - 1))"
-    weighed = (f"ordered[toUInt64(floor({rn})) + 1] * (1 - ({rn} - floor({rn}))) "
-               f"+ ordered[toUInt64(ceil({rn})) + 1] * ({rn} - floor({rn}))")
+    weighed = (f"arrayMap((lo_value, hi_value, weight) -> "
+               f"{interpolated('lo_value', 'hi_value', 'weight')}, "
+               f"[ordered[toUInt64(floor({rn})) + 1]], [ordered[toUInt64(ceil({rn})) + 1]], "
+               f"[{rn} - floor({rn})])[1]")
     return _clickhouse(
         f"arrayMap(ordered -> if(length(ordered) = 0, NULL, {weighed}), [{values}])[1]",
         **parts,
@@ -579,14 +583,22 @@ def _null_past_partition(node: exp.Expr) -> exp.Expr:
     return node
 
 
+_EXACT_DIGITS = 40
+
+
 def _half_away_from_zero(node: exp.Expr) -> exp.Expr:
-    """DuckDB rounds x·10ⁿ half away from zero; ClickHouse's round() is banker's on the
-    binary value, so 21513.65 would give 21513.6 there and 21513.7 in DuckDB."""
+    """DuckDB rounds a double's exact binary value half away from zero: 590.05 is stored
+    as 590.0499999…, so round(590.05, 1) is 590.0, and 21513.65 (21513.6500…01) gives
+    21513.7. ClickHouse's round() is banker's on x·10ⁿ, which gives 590.0 and 21513.6.
+    The exact value is spelled out by toDecimalString (40 digits tell any double under
+    1e30 from the nearest tie) and rounded as a Decimal, which goes half away from zero.
+    Larger, infinite and NaN values are whole already: they stay as they are."""
     if not isinstance(node, exp.Round):
         return node
     decimals = node.args.get("decimals") or exp.Literal.number(0)
     return _clickhouse(
-        "(sign(_x_) * floor(abs(_x_) * pow(10, _n_) + 0.5) / pow(10, _n_))",
+        "if(isFinite(_x_) AND abs(_x_) < 1e30, toFloat64(toString(round("
+        f"toDecimal256(toDecimalString(_x_, {_EXACT_DIGITS}), {_EXACT_DIGITS}), _n_))), _x_)",
         x=node.this,
         n=decimals,
     )
