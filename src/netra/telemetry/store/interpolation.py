@@ -5,8 +5,10 @@ weighs them as fma(lo, 1 − f, hi·f): lo·(1 − f) + hi·f rounded once, not 
 other order (lo + (hi − lo)·f, or the two products added) differs in the last bit, which
 is enough to round a p95 of x.x5 the other way. Neither DuckDB nor ClickHouse SQL has
 fma, so `fused_multiply_add` spells it out in plain doubles: Dekker's exact product
-(a·b = p + e) and Knuth's exact sum (p + c = s + t), then s + (t + e). Checked against
-exact rational arithmetic in the tests.
+(a·b = p + e) and Knuth's exact sum (p + c = s + t), then s + (t + e). That last sum
+can in principle round twice; it matched exact rational arithmetic in every case tried
+(20,000 in the tests, 300,000 more once), with the non-negative values that latencies
+and token counts are, but it is checked, not proven.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ def _low(x: str) -> str:
 
 
 def fused_multiply_add(a: str, b: str, c: str) -> str:
-    """SQL for a·b + c rounded once. a, b and c are repeated in the text: pass names or
-    small expressions (the engines compute a repeated expression once)."""
+    """SQL for a·b + c rounded once (see the module doc). a, b and c are repeated in
+    the text: pass names or small expressions (the engines compute each once)."""
     p = f"({a} * {b})"
     ah, al, bh, bl = _high(a), _low(a), _high(b), _low(b)
     error = f"(((({ah} * {bh}) - {p}) + ({ah} * {bl}) + ({al} * {bh})) + ({al} * {bl}))"
