@@ -140,6 +140,34 @@ async def test_csv_structural_and_value_rejects(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+async def test_csv_whose_only_rejects_are_unreadable_lines_is_accounted_exactly(
+    tmp_path: Path,
+) -> None:
+    # Bad bytes in a field that no price needs, which a read of the price fields alone
+    # does not see; and a quoted line break, so records and physical lines differ.
+    content = (
+        b"ts,provider,model,input_tokens,output_tokens,feature\n"
+        b"2026-11-01T10:00:00Z,openai,gpt-4o,10,1,chat\n"  # 2 ok
+        b"2026-11-01T10:00:01Z,openai,gpt-4o,10,1,ch\xffat\n"  # 3 bad byte
+        b"2026-11-01T10:00:02Z,openai,gpt-4o\n"  # 4 short
+        b"2026-11-01T10:00:03Z,openai,gpt-4o,10,1,\"two\nlines\"\n"  # 5-6 ok
+        b"2026-11-01T10:00:04Z,openai,gpt-4o,10,1,\xfe\n"  # 7 bad byte
+        b"2026-11-01T10:00:05Z,openai,gpt-4o,10,1,chat\n"  # 8 ok
+    )
+    path = write(tmp_path, "r.csv", content)
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d", path)
+        kept = await store.fetch("SELECT feature FROM requests ORDER BY ts")
+    assert (result.rows, result.rejected_rows) == (3, 3)
+    assert result.dataset_rows == result.inserted_rows == 3
+    assert [(r.line, r.reason) for r in result.rejects] == [
+        (3, "not valid UTF-8"),
+        (4, "expected 6 fields as in the header, got 3"),
+        (7, "not valid UTF-8"),
+    ]
+    assert [r["feature"] for r in kept] == ["chat", "two\nlines", "chat"]
+
+
 async def test_large_file_is_imported_in_batches_with_exact_accounting(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     with path.open("w") as file:
@@ -153,3 +181,5 @@ async def test_large_file_is_imported_in_batches_with_exact_accounting(tmp_path:
     assert result.rejected_rows == 121
     assert result.dataset_rows == result.rows == result.inserted_rows
     assert len(result.rejects) == 100
+    # The first hundred in file order, at their lines, though DuckDB reads in parallel.
+    assert [r.line for r in result.rejects] == [n + 2 for n in range(0, 100_000, 1000)]

@@ -1,9 +1,11 @@
 """From a file or a list of records to priced rows, in a DuckDB connection.
 
-Both stores use this: rows are staged in the connection-local table STAGE_TABLE
-(importers/_base.py), priced once per distinct (provider, model, batch, day) by one
-join against a small rate table, and read back as one SELECT. The DuckDB store inserts
-from that SELECT in place; the ClickHouse store streams it out in Arrow batches.
+Both stores use this. Rows come as a judged relation (importers/_base.py): a CSV read
+by DuckDB's reader in the very query that inserts it, or rows parsed in Python and
+staged in the connection-local table STAGE_TABLE. They are priced once per distinct
+(provider, model, batch, day) by one join against a small rate table, as one SELECT.
+The DuckDB store inserts from that SELECT in place; the ClickHouse store streams it out
+in Arrow batches.
 """
 
 from __future__ import annotations
@@ -41,17 +43,30 @@ _STAGE_DDL = (
 _REQUEST_ID = COLUMN_NAMES.index("request_id")
 
 
-def stage_file(
+# (the valid rows as a FROM-able relation, their price keys) -> rows inserted
+Insert = Callable[[str, list[pricing.PriceKey]], int]
+
+
+def import_file(
     cursor: duckdb.DuckDBPyConnection,
     importer: Importer,
     path: Path,
     defaults: Defaults,
+    insert: Insert,
     progress: Progress | None = None,
 ) -> Staged:
-    """Stage a file with its importer: DuckDB's readers where it has them, else Python."""
-    if importer.stage is not None:
-        with _query_progress(cursor, progress):
-            staged = importer.stage(cursor, path, defaults)
+    """Read a file with its importer and `insert` its valid rows; what it rejected.
+
+    A file judged in SQL is read by the insert itself; rows parsed in Python are staged
+    in STAGE_TABLE first (the caller drops it).
+    """
+    if importer.judge is not None:
+        with _query_progress(cursor, progress) as span:
+            judged = importer.judge(cursor, path, defaults)
+            span(0.25, 0.95)  # the insert reads the whole file again, and writes it
+            inserted = insert(valid_rows(judged.relation), judged.keys)
+            span(0.95, 0.99)
+            staged = judged.settle(inserted)
     else:
         assert importer.read is not None
         with path.open("rb") as file:
@@ -59,19 +74,31 @@ def stage_file(
 
             def report() -> None:
                 if progress is not None:
-                    progress(min(file.tell() / size, 1.0))
+                    progress(min(file.tell() / size * 0.95, 0.95))
 
             staged = stage_parsed(cursor, importer.read(file, defaults), report)
+        insert(valid_rows(), price_keys(cursor, valid_rows()))
     if progress is not None:
         progress(1.0)
     return staged
 
 
 @contextmanager
-def _query_progress(cursor: duckdb.DuckDBPyConnection, progress: Progress | None) -> Iterator[None]:
-    """Report DuckDB's own progress of the statements run meanwhile, from a thread."""
+def _query_progress(
+    cursor: duckdb.DuckDBPyConnection, progress: Progress | None
+) -> Iterator[Callable[[float, float], None]]:
+    """Report DuckDB's own progress of the statements run meanwhile, from a thread.
+
+    Yields `span(begin, end)`: the share of the whole that the statements from now on
+    stand for (the first ones start at 0 to 0.25).
+    """
+    bounds = [0.0, 0.25]
+
+    def span(begin: float, end: float) -> None:
+        bounds[:] = [begin, end]
+
     if progress is None:
-        yield
+        yield span
         return
     cursor.execute("SET enable_progress_bar = true")
     cursor.execute("SET enable_progress_bar_print = false")
@@ -81,16 +108,16 @@ def _query_progress(cursor: duckdb.DuckDBPyConnection, progress: Progress | None
     def poll() -> None:
         best = 0.0
         while not done.wait(0.2):
-            # The share of the first (reading) statement; the later ones are quick.
-            share = cursor.query_progress()
-            if share > best:
-                best = share
-                progress(min(share / 100, 0.99))
+            begin, end = bounds  # before the share: a share never outruns its span
+            share = cursor.query_progress()  # -1 between statements
+            if share >= 0 and (now := begin + (end - begin) * min(share, 100) / 100) > best:
+                best = now
+                progress(now)
 
     thread = threading.Thread(target=poll, name="netra-import-progress", daemon=True)
     thread.start()
     try:
-        yield
+        yield span
     finally:
         done.set()
         thread.join()
@@ -186,13 +213,16 @@ def priced_select(
     saves computing `source` twice.
     """
     relation = source or valid_rows()
-    if keys is None:
-        found = cursor.execute(
-            f"SELECT DISTINCT provider, model, batch, ts::DATE FROM {relation} AS q"
-        ).fetchall()
-        keys = [(p, m, bool(b), d) for p, m, b, d in found]
-    rows, _ = pricing.rate_rows(keys)
+    rows, _ = pricing.rate_rows(price_keys(cursor, relation) if keys is None else keys)
     return priced_select_for(relation, rows)
+
+
+def price_keys(cursor: duckdb.DuckDBPyConnection, relation: str) -> list[pricing.PriceKey]:
+    """The distinct (provider, model, batch, day) of the rows of `relation`."""
+    found = cursor.execute(
+        f"SELECT DISTINCT provider, model, batch, ts::DATE FROM {relation} AS q"
+    ).fetchall()
+    return [(p, m, bool(b), d) for p, m, b, d in found]
 
 
 def priced_select_for(relation: str, rows: list[pricing.RateRow]) -> tuple[str, list[Any]]:
@@ -217,12 +247,14 @@ def sql_literal(value: str | None) -> str:
 __all__ = [
     "ARROW_SCHEMA",
     "Defaults",
+    "Insert",
     "append_rows",
     "drop_stage",
+    "import_file",
+    "price_keys",
     "priced_select",
     "priced_select_for",
     "sql_literal",
-    "stage_file",
     "stage_parsed",
     "stage_records",
     "valid_rows",

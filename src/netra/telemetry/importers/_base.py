@@ -1,11 +1,12 @@
-"""What every format module provides, and the staging area they fill.
+"""What every format module provides, and what the stores take from it.
 
 An importer either streams parsed rows from Python (`read`, for formats whose rows need
-mapping: nested JSON, exports of other tools) or stages the file with DuckDB's own
-readers (`stage`, for plain tables where Python row-by-row would be far too slow). Both
-end in the same place: a connection-local DuckDB table `STAGE_TABLE` with the record's
-COLUMNS and a `reason` column (NULL for a valid row), plus the rejections found on the
-way. The stores take the valid rows from there, priced in bulk.
+mapping: nested JSON, exports of other tools) or judges the file in SQL with DuckDB's
+own readers (`judge`, for plain tables where Python row-by-row would be far too slow).
+Both end in the same shape, a `Judged` relation: the record's COLUMNS and a `reason`
+column (NULL for a valid row). Python-read rows are staged in the connection-local
+table `STAGE_TABLE` first; a SQL-judged file is read by the query that inserts it, so
+its rows are written once. The stores take the valid rows, priced in bulk.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ STAGE_TABLE = "netra_stage"
 
 @dataclass
 class Staged:
-    """What staging found: valid rows (in STAGE_TABLE) and every rejection, counted."""
+    """What reading a file found: its valid rows and its rejections, both counted."""
 
     rows: int = 0
     rejected: int = 0
@@ -41,7 +42,21 @@ class Staged:
             self.rejects.append(Reject(line, reason))
 
 
-Stager = Callable[[duckdb.DuckDBPyConnection, Path, Defaults], Staged]
+@dataclass(frozen=True)
+class Judged:
+    """A file's rows as one SQL relation, each with the reason it is rejected (or NULL).
+
+    `keys` are the price keys of its rows (a superset is fine: unused rates cost
+    nothing). `settle`, called once the valid rows have been taken, with how many there
+    were, returns what was rejected, counted and located.
+    """
+
+    relation: str  # FROM-able SQL: COLUMN_NAMES + reason
+    keys: list[pricing.PriceKey]
+    settle: Callable[[int], Staged]
+
+
+Judge = Callable[[duckdb.DuckDBPyConnection, Path, Defaults], Judged]
 Reader = Callable[[BinaryIO, Defaults], Iterator[Parsed]]
 
 
@@ -50,7 +65,7 @@ class Importer:
     name: str
     sniff: Callable[[str], bool]  # does this head of a file (decoded text) look like ours?
     read: Reader | None = None  # rows parsed in Python from the open file
-    stage: Stager | None = None  # or: the file staged by DuckDB's readers
+    judge: Judge | None = None  # or: the file judged in SQL by DuckDB's readers
 
 
 class Unreadable(str):

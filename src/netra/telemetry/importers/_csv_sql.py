@@ -1,10 +1,11 @@
-"""CSV record files staged by DuckDB's own CSV reader: parsed in parallel, validated in SQL.
+"""CSV record files read by DuckDB's own CSV reader: parsed in parallel, judged in SQL.
 
 Python row-by-row validation reads ~0.3 M rows/s; DuckDB reads tens of millions. So the
 file is read with every column as text (`store_rejects` records each structurally bad
 line: wrong field count, bad quoting, bad UTF-8), then one SQL projection types each
 field and names the first rule a row breaks, in the words and order of
-`schema.parse_record`. Line numbers of semantic rejects are derived from the row's
+`schema.parse_record`. The valid rows go straight from the reader into the store. Line
+numbers of semantic rejects are derived from the row's
 ordinal: exactly, by arithmetic when every record is one physical line (the common
 case), else by one csv-module pass over the file up to the last reported reject.
 """
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import duckdb
 
-from netra.telemetry.importers._base import STAGE_TABLE, Staged
+from netra.telemetry.importers._base import STAGE_TABLE, Judged, Staged
+from netra.telemetry.pricing import PriceKey
 from netra.telemetry.schema import COLUMN_NAMES, MAX_COUNT, MAX_STRING, RECORD_FIELDS, Defaults
 from netra.telemetry.store import MAX_REJECTS, Reject
 
@@ -172,33 +174,113 @@ def _reason_sql() -> str:
     return f"CASE {cases} END"
 
 
-def stage_csv(
+def judge_csv(
     cursor: duckdb.DuckDBPyConnection, path: Path, defaults: Defaults, aliases: dict[str, str]
-) -> Staged:
-    """Stage a CSV of records (header first) into STAGE_TABLE, rejects counted and located."""
+) -> Judged:
+    """A CSV of records (header first) as a judged relation that reads the file.
+
+    A quick pass first (only the price key's fields are typed) finds the price keys
+    and counts the records. The caller's insert then reads the file again and keeps
+    the valid rows, so they are written once; `settle` derives how many rows were
+    rejected from the two counts, and reads the file a third time only when some row
+    broke a rule, to say which and where.
+    """
     names = header(path)
     fields, extras = _fields(names, aliases)
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
-    read = (
-        f"read_csv(?, header = true, columns = {columns}, auto_detect = false, delim = ',',"
-        f" quote = '\"', escape = '\"', store_rejects = true, rejects_table = '{_REJECTS}',"
-        f" rejects_scan = '{_SCAN}')"
-    )
+    relation = _relation(path, names, fields, extras, defaults)
     cursor.execute("SET TimeZone = 'UTC'")
-    cursor.execute("SET preserve_insertion_order = true")  # rowid = file order: line numbers
+    _drop(cursor)
+    keys, records = _keys_and_records(cursor, relation)
+    _drop(cursor)
+
+    def settle(inserted: int) -> Staged:
+        try:
+            return _settle(cursor, path, relation, len(names), records, inserted)
+        finally:
+            _drop(cursor)
+
+    return Judged(relation=relation, keys=keys, settle=settle)
+
+
+def _drop(cursor: duckdb.DuckDBPyConnection) -> None:
     for table in (STAGE_TABLE, _REJECTS, _SCAN):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
-    cursor.execute(
-        # Three levels so that each field is parsed once: text, then typed, then judged.
-        f"CREATE TEMP TABLE {STAGE_TABLE} AS SELECT {', '.join(COLUMN_NAMES)}, "
-        f"{_reason_sql()} AS reason FROM (SELECT * EXCLUDE (metadata), {_outer_sql(defaults)} "
-        f"FROM (SELECT {_typed_sql(fields, extras)} FROM {read}))",
-        [str(path)],
+
+
+def _relation(
+    path: Path, names: list[str], fields: dict[str, str], extras: dict[str, str],
+    defaults: Defaults,
+) -> str:  # fmt: skip
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
+    read = (
+        f"read_csv({_lit(str(path))}, header = true, columns = {columns}, auto_detect = false,"
+        f" delim = ',', quote = '\"', escape = '\"', store_rejects = true,"
+        f" rejects_table = '{_REJECTS}', rejects_scan = '{_SCAN}')"
     )
-    staged = _locate_rejects(cursor, path, len(names))
-    for table in (_REJECTS, _SCAN):
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    # Three levels so that each field is parsed once: text, then typed, then judged.
+    return (
+        f"(SELECT {', '.join(COLUMN_NAMES)}, {_reason_sql()} AS reason FROM "
+        f"(SELECT * EXCLUDE (metadata), {_outer_sql(defaults)} "
+        f"FROM (SELECT {_typed_sql(fields, extras)} FROM {read})))"
+    )
+
+
+def _keys_and_records(
+    cursor: duckdb.DuckDBPyConnection, relation: str
+) -> tuple[list[PriceKey], int]:
+    """Price keys of every row that has one, and the number of records in the file.
+
+    Only the key's fields are referenced, so DuckDB types only those. A record is
+    either a row here or a line the reader refused (once, however many of its fields
+    it refused): which of the two can depend on the fields read (bad UTF-8 in an
+    unread field goes unseen), their sum cannot.
+    """
+    groups = cursor.execute(
+        f"SELECT provider, model, batch, ts::DATE, count(*) FROM {relation} AS q GROUP BY ALL"
+    ).fetchall()
+    refused = cursor.execute(f"SELECT count(DISTINCT line) FROM {_REJECTS}").fetchone()
+    keys = [
+        (provider, model, bool(batch), day)
+        for provider, model, batch, day, _ in groups
+        if provider is not None and model is not None and batch is not None and day is not None
+    ]
+    return keys, sum(int(group[4]) for group in groups) + int(refused[0] if refused else 0)
+
+
+def _settle(
+    cursor: duckdb.DuckDBPyConnection, path: Path, relation: str, width: int, records: int,
+    inserted: int,
+) -> Staged:  # fmt: skip
+    """Rejections of the read that kept `inserted` of the file's `records`, located."""
+    structural = _structural(cursor, width)
+    staged = Staged(rows=inserted, rejected=records - inserted)
+    if not staged.rejected:
+        return staged
+    semantic: list[tuple[int, str]] = []
+    if staged.rejected > len(structural):
+        semantic = _semantic(cursor, relation)
+    lines = _lines(path, [ordinal for ordinal, _ in semantic], [line for line, _ in structural],
+                   records=records)  # fmt: skip
+    merged = [(lines.semantic[i], reason) for i, (_, reason) in enumerate(semantic)]
+    merged += [(lines.structural.get(line, line), reason) for line, reason in structural]
+    for line, reason in sorted(merged)[:MAX_REJECTS]:
+        staged.rejects.append(Reject(line, reason))
     return staged
+
+
+def _semantic(cursor: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[int, str]]:
+    """(ordinal among the rows read, reason) of the first rows that break a rule.
+
+    Only the reasons are written, in file order (rowid = ordinal): this costs a read.
+    """
+    _drop(cursor)  # the structural rejects were read already; this read records them anew
+    cursor.execute("SET preserve_insertion_order = true")
+    cursor.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS SELECT reason FROM {relation}")
+    rows = cursor.execute(
+        f"SELECT rowid, reason FROM {STAGE_TABLE} WHERE reason IS NOT NULL ORDER BY rowid "
+        f"LIMIT {MAX_REJECTS}"
+    ).fetchall()
+    return [(int(ordinal), str(reason)) for ordinal, reason in rows]
 
 
 def _structural(cursor: duckdb.DuckDBPyConnection, width: int) -> list[tuple[int, str]]:
@@ -218,29 +300,6 @@ def _structural_reason(kind: str, message: str, width: int) -> str:
     if kind in ("INVALID UNICODE", "INVALID ENCODING"):
         return "not valid UTF-8"
     return f"malformed CSV: {message}"
-
-
-def _locate_rejects(cursor: duckdb.DuckDBPyConnection, path: Path, width: int) -> Staged:
-    structural = _structural(cursor, width)
-    counted = cursor.execute(
-        f"SELECT count(*), count(reason) FROM {STAGE_TABLE}"
-    ).fetchone()  # fmt: skip
-    assert counted is not None
-    staged = Staged(rows=int(counted[0]) - int(counted[1]), rejected=int(counted[1]))
-    staged.rejected += len(structural)
-    if not staged.rejected:
-        return staged
-    semantic = cursor.execute(
-        f"SELECT rowid, reason FROM {STAGE_TABLE} WHERE reason IS NOT NULL ORDER BY rowid "
-        f"LIMIT {MAX_REJECTS}"
-    ).fetchall()
-    lines = _lines(path, [int(r[0]) for r in semantic], [line for line, _ in structural],
-                   records=int(counted[0]) + len(structural))  # fmt: skip
-    merged = [(lines.semantic[i], reason) for i, (_, reason) in enumerate(semantic)]
-    merged += [(lines.structural.get(line, line), reason) for line, reason in structural]
-    for line, reason in sorted(merged)[:MAX_REJECTS]:
-        staged.rejects.append(Reject(line, reason))
-    return staged
 
 
 class _Lines:

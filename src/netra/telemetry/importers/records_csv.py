@@ -1,5 +1,5 @@
 """`records-csv`: the record of TELEMETRY.md, one per CSV row; extra columns kept as
-metadata. Staged by DuckDB's own CSV reader (see _csv_sql)."""
+metadata. Read and judged by DuckDB's own CSV reader (see _csv_sql)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-from netra.telemetry.importers._base import Importer, Staged
-from netra.telemetry.importers._csv_sql import stage_csv
+from netra.telemetry.importers._base import Importer, Judged
+from netra.telemetry.importers._csv_sql import judge_csv
 from netra.telemetry.importers._tabular import header_names, looks_like_json
 from netra.telemetry.schema import Defaults
 
@@ -18,8 +18,8 @@ def sniff(head: str) -> bool:
     return not looks_like_json(head) and {"ts", "input_tokens", "output_tokens"} <= names
 
 
-def stage(cursor: duckdb.DuckDBPyConnection, path: Path, defaults: Defaults) -> Staged:
-    return stage_csv(cursor, path, defaults, {})
+def judge(cursor: duckdb.DuckDBPyConnection, path: Path, defaults: Defaults) -> Judged:
+    return judge_csv(cursor, path, defaults, {})
 
 
-IMPORTER = Importer(name="records-csv", sniff=sniff, stage=stage)
+IMPORTER = Importer(name="records-csv", sniff=sniff, judge=judge)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from netra.telemetry.importers._base import Importer, Staged
-from netra.telemetry.importers._csv_sql import stage_csv
+from netra.telemetry.importers._base import Importer, Judged
+from netra.telemetry.importers._csv_sql import judge_csv
 from netra.telemetry.importers._tabular import header_names, looks_like_json
 from netra.telemetry.schema import Defaults
 
@@ -31,8 +31,8 @@ def sniff(head: str) -> bool:
     return not looks_like_json(head) and {"ts", "input_tokens", "output_tokens"} <= mapped
 
 
-def stage(cursor: duckdb.DuckDBPyConnection, path: Path, defaults: Defaults) -> Staged:
-    return stage_csv(cursor, path, defaults, ALIASES)
+def judge(cursor: duckdb.DuckDBPyConnection, path: Path, defaults: Defaults) -> Judged:
+    return judge_csv(cursor, path, defaults, ALIASES)
 
 
-IMPORTER = Importer(name="token-trace", sniff=sniff, stage=stage)
+IMPORTER = Importer(name="token-trace", sniff=sniff, judge=judge)

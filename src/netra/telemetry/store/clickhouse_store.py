@@ -932,9 +932,12 @@ class ClickHouseStore:
     ) -> ImportResult:
         importer = choose_importer(path, fmt)
         with _scratch(self.staging_memory_limit) as scratch:
-            staged = staging.stage_file(scratch, importer, path, defaults, progress)
-            inserted = self._insert_priced(scratch, dataset_id, staging.valid_rows())
-        return self._result(dataset_id, importer.name, staged, inserted)
+            staged = staging.import_file(
+                scratch, importer, path, defaults,
+                lambda source, keys: self._insert_priced(scratch, dataset_id, source, keys),
+                progress,
+            )  # fmt: skip
+        return self._result(dataset_id, importer.name, staged, staged.rows)
 
     async def insert_records(self, dataset_id: str, records: list[dict[str, Any]]) -> ImportResult:
         return await asyncio.to_thread(self._insert_records, dataset_id, records)

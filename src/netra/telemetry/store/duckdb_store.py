@@ -4,10 +4,11 @@ One shared connection; each call takes its own cursor in a worker thread, so man
 query at once (DuckDB readers see consistent snapshots). Writes take a lock: DuckDB
 has one writer anyway, and it makes request_id de-duplication race-free.
 
-Imports go through `staging`: the file is staged in a connection-local table (by DuckDB's
-own readers where the format allows, else in Arrow batches from Python), then inserted
-with its cost in one INSERT … SELECT, priced once per distinct (provider, model, batch,
-day). Nothing is ever whole in Python memory; DuckDB spills past its memory limit.
+Imports go through `staging`: a CSV is read by DuckDB's own reader in the INSERT … SELECT
+that stores it; other formats are parsed in Python and staged in a connection-local
+table first. Either way the rows get their cost in that one statement, priced once per
+distinct (provider, model, batch, day). Nothing is ever whole in Python memory; DuckDB
+spills past its memory limit.
 """
 
 from __future__ import annotations
@@ -146,11 +147,14 @@ class DuckDBStore:
         importer = choose_importer(path, fmt)
         with self._writing() as cursor:
             try:
-                staged = staging.stage_file(cursor, importer, path, defaults, progress)
-                inserted = self._insert_staged(cursor, dataset_id)
+                staged = staging.import_file(
+                    cursor, importer, path, defaults,
+                    lambda source, keys: self._insert_priced(cursor, dataset_id, source, keys),
+                    progress,
+                )  # fmt: skip
             finally:
                 staging.drop_stage(cursor)
-            return self._result(cursor, dataset_id, importer.name, staged, inserted)
+            return self._result(cursor, dataset_id, importer.name, staged, staged.rows)
 
     async def insert_records(self, dataset_id: str, records: list[dict[str, Any]]) -> ImportResult:
         return await asyncio.to_thread(self._insert_records, dataset_id, records)
