@@ -5,9 +5,9 @@ file is read with every column as text (`store_rejects` records each structurall
 line: wrong field count, bad quoting, bad UTF-8), then one SQL projection types each
 field and names the first rule a row breaks, in the words and order of
 `schema.parse_record`. The valid rows go straight from the reader into the store. Line
-numbers of semantic rejects are derived from the row's
-ordinal: exactly, by arithmetic when every record is one physical line (the common
-case), else by one csv-module pass over the file up to the last reported reject.
+numbers of semantic rejects are derived from the row's ordinal: exactly, by arithmetic
+when every record is one physical line (the common case), else by one csv-module pass
+over the file up to the last reported reject.
 """
 
 from __future__ import annotations
