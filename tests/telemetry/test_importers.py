@@ -181,5 +181,5 @@ async def test_large_file_is_imported_in_batches_with_exact_accounting(tmp_path:
     assert result.rejected_rows == 121
     assert result.dataset_rows == result.rows == result.inserted_rows
     assert len(result.rejects) == 100
-    # The first hundred in file order, at their lines, though DuckDB reads in parallel.
+    # The first hundred in file order, at their lines.
     assert [r.line for r in result.rejects] == [n + 2 for n in range(0, 100_000, 1000)]
