@@ -175,8 +175,11 @@ async def test_large_file_is_imported_in_batches_with_exact_accounting(tmp_path:
         for n in range(120_001):
             tokens = "x" if n % 1000 == 0 else str(n % 500)
             file.write(f"2026-11-0{1 + n % 9}T00:00:00Z,openai,gpt-4o-mini,{tokens},3\n")
+    progress: list[float] = []  # from DuckDB's progress, polled on a thread of its own
     async with open_store(tmp_path) as store:
-        result = await store.import_file("d1", path)
+        result = await store.import_file("d1", path, progress=progress.append)
+    # The first read, the insert and the settling each own a span: the bar never goes back.
+    assert progress == sorted(progress) and progress[-1] == 1.0 and progress[0] >= 0
     assert result.rows + result.rejected_rows == 120_001
     assert result.rejected_rows == 121
     assert result.dataset_rows == result.rows == result.inserted_rows
