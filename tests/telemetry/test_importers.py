@@ -186,3 +186,24 @@ async def test_large_file_is_imported_in_batches_with_exact_accounting(tmp_path:
     assert len(result.rejects) == 100
     # The first hundred in file order, at their lines.
     assert [r.line for r in result.rejects] == [n + 2 for n in range(0, 100_000, 1000)]
+
+
+async def test_csv_larger_than_a_read_buffer_reports_late_rejects_at_their_lines(
+    tmp_path: Path,
+) -> None:
+    # Over DuckDB's 32 MB read buffer: the file is scanned in pieces that its threads may
+    # take at once, and the rows that break a rule must still come back at their lines.
+    bad = {7, 400_000, 699_990}
+    path = tmp_path / "wide.csv"
+    with path.open("w") as file:
+        file.write("ts,provider,model,input_tokens,output_tokens,feature\n")
+        for n in range(700_000):
+            tokens = "-5" if n in bad else str(n % 900)
+            file.write(f"2026-11-0{1 + n % 9}T00:00:{n % 60:02d}Z,openai,gpt-4o-mini,"
+                       f"{tokens},3,feature-{n % 37:02d}-of-a-long-name\n")
+    assert path.stat().st_size > 40 * 2**20
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d1", path)
+    assert (result.rows, result.rejected_rows) == (700_000 - len(bad), len(bad))
+    assert [r.line for r in result.rejects] == [n + 2 for n in sorted(bad)]
+    assert all(r.reason.startswith("input_tokens: must be a whole number") for r in result.rejects)
