@@ -239,11 +239,6 @@ def drop_stage(cursor: duckdb.DuckDBPyConnection) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
 
 
-def sql_literal(value: str | None) -> str:
-    """A SQL string literal (NULL for None), for the few values not sent as parameters."""
-    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
-
-
 __all__ = [
     "ARROW_SCHEMA",
     "Defaults",
@@ -254,7 +249,6 @@ __all__ = [
     "price_keys",
     "priced_select",
     "priced_select_for",
-    "sql_literal",
     "stage_parsed",
     "stage_records",
     "valid_rows",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from netra.telemetry import pricing
 from netra.telemetry.pricing import PriceKey
+from netra.telemetry.store import sql_literal
 
 if TYPE_CHECKING:
     from netra.telemetry.store import AnalyticsStore
@@ -223,7 +224,7 @@ def _literal(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        return sql_literal(value)
     return repr(value)
 
 

@@ -22,7 +22,7 @@ import duckdb
 from netra.telemetry.importers._base import STAGE_TABLE, Judged, Staged
 from netra.telemetry.pricing import PriceKey
 from netra.telemetry.schema import COLUMN_NAMES, MAX_COUNT, MAX_STRING, RECORD_FIELDS, Defaults
-from netra.telemetry.store import MAX_REJECTS, Reject
+from netra.telemetry.store import MAX_REJECTS, Reject, sql_literal
 
 _REJECTS, _SCAN = "netra_csv_rejects", "netra_csv_scan"
 _COUNTS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
@@ -43,10 +43,6 @@ def header(path: Path) -> list[str]:
         return [name.strip() for name in next(csv.reader(io.StringIO(first)))]
     except StopIteration:
         return []
-
-
-def _lit(value: str | None) -> str:
-    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
 
 
 def _fields(names: list[str], aliases: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -129,7 +125,7 @@ def _typed_sql(fields: dict[str, str], extras: dict[str, str]) -> str:
     parts += [f"try_cast({s(name)} AS DOUBLE) AS d_{name}" for name in (*_COUNTS, *_AMOUNTS)]
     parts.append(f"{_timestamp(s('ts'))} AS t_ts")
     if extras:
-        pairs = ", ".join(f"{_lit(name)}, {raw}" for name, raw in extras.items())
+        pairs = ", ".join(f"{sql_literal(name)}, {raw}" for name, raw in extras.items())
         parts.append(f"json_object({pairs})::VARCHAR AS metadata")
     else:
         parts.append("NULL::VARCHAR AS metadata")
@@ -153,8 +149,8 @@ def _outer_sql(defaults: Defaults) -> str:
 
     columns = [
         "CASE WHEN isfinite(t_ts) THEN t_ts END AS ts",
-        f"lower(coalesce(s_provider, {_lit(defaults.provider)})) AS provider",
-        f"coalesce(s_model, {_lit(defaults.model)}) AS model",
+        f"lower(coalesce(s_provider, {sql_literal(defaults.provider)})) AS provider",
+        f"coalesce(s_model, {sql_literal(defaults.model)}) AS model",
         count("input_tokens"), count("output_tokens"),
         count("cached_input_tokens", "0"), count("cache_write_tokens", "0"),
         count("reasoning_tokens", "0"),
@@ -213,8 +209,8 @@ def _relation(
 ) -> str:  # fmt: skip
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
     read = (
-        f"read_csv({_lit(str(path))}, header = true, columns = {columns}, auto_detect = false,"
-        f" delim = ',', quote = '\"', escape = '\"', store_rejects = true,"
+        f"read_csv({sql_literal(str(path))}, header = true, columns = {columns},"
+        f" auto_detect = false, delim = ',', quote = '\"', escape = '\"', store_rejects = true,"
         f" rejects_table = '{_REJECTS}', rejects_scan = '{_SCAN}')"
     )
     # Three levels so that each field is parsed once: text, then typed, then judged.

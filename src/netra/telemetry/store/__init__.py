@@ -47,6 +47,11 @@ class ImportResult:
     source_cost_usd: float | None = None  # what the source reported, where it did
 
 
+def sql_literal(value: str | None) -> str:
+    """A SQL string literal (NULL for None), for the few values not sent as parameters."""
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
 def defaults_of(default_provider: str | None, default_model: str | None) -> Defaults:
     """An upload's defaults as the record stores them (provider ids are lower case)."""
     return Defaults(

@@ -28,7 +28,7 @@ from netra.telemetry import staging, synthetic
 from netra.telemetry.importers import Staged, choose_importer
 from netra.telemetry.pricing import PriceKey
 from netra.telemetry.schema import COLUMN_NAMES, COLUMNS, Defaults
-from netra.telemetry.store import ImportResult, Progress, defaults_of
+from netra.telemetry.store import ImportResult, Progress, defaults_of, sql_literal
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS requests (dataset_id VARCHAR NOT NULL, "
@@ -206,7 +206,7 @@ class DuckDBStore:
             source = (
                 f"(SELECT * FROM {source} AS s WHERE s.request_id IS NULL OR NOT EXISTS ("
                 "SELECT 1 FROM requests AS e WHERE e.dataset_id = "
-                f"{staging.sql_literal(dataset_id)} AND e.request_id = s.request_id))"
+                f"{sql_literal(dataset_id)} AND e.request_id = s.request_id))"
             )
         return self._insert_priced(cursor, dataset_id, source)
 
