@@ -34,6 +34,15 @@ class User:
     async def get(self, path: str, **kw: Any) -> httpx.Response:
         return await self.http.get(path, headers=self.auth, **kw)
 
+    async def refresh(self) -> None:
+        """Trade the refresh token for a new pair, as a client does before its access
+        token expires."""
+        response = await self.http.post("/api/auth/refresh",
+                                        json={"refresh_token": self.refresh_token})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        self.access_token, self.refresh_token = body["access_token"], body["refresh_token"]
+
     async def ticket(self) -> str:
         response = await self.post("/api/auth/ws-ticket")
         assert response.status_code == 200, response.text
