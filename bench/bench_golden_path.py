@@ -177,10 +177,11 @@ async def raw_analysis_time(sizes: Sizes) -> list[float]:
 # queries it runs, outside its buffer pool's accounting (duckdb_memory()), until the
 # database closes; and it levels off. In a DuckDB-only script, one windowed query over
 # 1,000 rows repeated 20,000 times raised the RSS by 27 MB, and 80,000 more times by
-# 1.3 MB. Through the server it took about 1,250 runs to level off (README, "RSS"). A
-# leak keeps climbing after that; a full cache does not.
+# 1.3 MB (`python -m bench.duckdb_rss`). Through the server it took about 1,250 runs
+# to level off (README, "RSS through the server"). A leak keeps climbing after that; a
+# full cache does not.
 #
-# The RSS moves by ±10-20 MB between two quiet moments of the same server, even after
+# The RSS moves by up to ±10 MB between two quiet moments of the same server, even after
 # glibc's malloc_trim, so one pair of samples cannot tell 5 MB from noise. The growth
 # over the measured runs is the slope of a least-squares line through the RSS sampled
 # every SAMPLE_EVERY_S against the runs completed by then, times the number of runs.
