@@ -32,10 +32,13 @@ class _MallInfo2(ctypes.Structure):
         "fordblks", "keepcost")]  # fmt: skip
 
 
+_LIBC = ctypes.CDLL("libc.so.6")
+_LIBC.mallinfo2.restype = _MallInfo2
+
+
 def memory() -> str:
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallinfo2.restype = _MallInfo2
-    in_use = libc.mallinfo2().uordblks / 2**20
+    in_use = _LIBC.mallinfo2().uordblks / 2**20
+    # read here, not with bench._common.rss_mb: importing that would load Netra's modules
     rss = next(int(line.split()[1]) / 1024
                for line in Path("/proc/self/status").read_text().splitlines()
                if line.startswith("VmRSS:"))
