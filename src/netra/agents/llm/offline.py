@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 
@@ -35,9 +36,12 @@ def stem(word: str) -> str:
     return word
 
 
-def keywords(text: str) -> set[str]:
+# Cached: every run classifies against the same label descriptions, and stemming them
+# anew took about a millisecond of the event loop per run.
+@functools.lru_cache(maxsize=1024)
+def keywords(text: str) -> frozenset[str]:
     """The stems of the words in `text` that carry meaning."""
-    return {stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS}
+    return frozenset(stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS)
 
 
 def classify_by_keywords(question: str, labels: Mapping[str, str]) -> str:
