@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,3 +58,36 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# A message and its run as the intake accepts them, before they are stored: their rows'
+# columns as plain data. Building the ORM objects above cost a fifth of the acceptance
+# time of a burst of a hundred messages, and the intake writes its rows with Core
+# inserts anyway. Once stored, they are read back as Message and Run.
+
+
+@dataclass
+class NewMessage:
+    id: str
+    thread_id: str
+    user_id: str
+    content: str
+    run_id: str
+    client_msg_id: str | None
+    created_at: datetime
+    role: str = "user"
+    report: dict[str, Any] | None = None
+
+
+@dataclass
+class NewRun:
+    id: str
+    thread_id: str
+    user_id: str
+    message_id: str
+    dataset_id: str | None
+    created_at: datetime
+    status: str = "queued"
+    error: dict[str, Any] | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from netra.chat.models import Message as MessageRow
+from netra.chat.models import NewMessage, NewRun
 from netra.chat.models import Run as RunRow
 from netra.chat.models import Thread as ThreadRow
 from netra.db.base import isoformat_z
@@ -58,7 +59,7 @@ class Message(BaseModel):
     content_html: str  # the content rendered to safe HTML (extension of PROTOCOL.md)
 
     @classmethod
-    def of(cls, row: MessageRow) -> Message:
+    def of(cls, row: MessageRow | NewMessage) -> Message:
         return cls(
             content_html=render_markdown(row.content),
             id=row.id,
@@ -82,7 +83,7 @@ class Run(BaseModel):
     error: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, row: RunRow) -> Run:
+    def of(cls, row: RunRow | NewRun) -> Run:
         def z(value: Any) -> str | None:
             return isoformat_z(value) if value is not None else None
 

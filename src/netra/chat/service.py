@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netra.auth.models import User
-from netra.chat.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
+from netra.chat.models import ACTIVE_RUN_STATUSES, Message, NewMessage, NewRun, Run, Thread
 from netra.db.base import new_id, utcnow
 from netra.errors import NetraError, NotFound, TooLarge, TooManyRuns, ValidationFailed
 from netra.realtime import events as event_log
@@ -91,8 +91,8 @@ class MessageRequest:
 
 @dataclass
 class Accepted:
-    message: Message
-    run: Run
+    message: Message | NewMessage
+    run: Run | NewRun
     created: bool  # False when a retried client_msg_id returned the earlier message
     # The run's first event (the supervisor's agent_started), stored with the run so a
     # client sees the run begin as soon as the message is accepted; None for a retry.
@@ -189,45 +189,42 @@ def _accept(
             f"{settings.max_active_runs_per_user}); wait for one to finish or cancel one"
         )
     active[request.user_id] = running + 1
-    now = utcnow()
-    message = Message(id=new_id(), thread_id=thread.id, user_id=request.user_id, role="user",
-                      content=request.content, client_msg_id=request.client_msg_id,
-                      created_at=now)
-    run = Run(id=new_id(), thread_id=thread.id, user_id=request.user_id,
-              message_id=message.id, dataset_id=chosen, status="queued", created_at=now)
-    message.run_id = run.id
+    now, message_id, run_id = utcnow(), new_id(), new_id()
+    message = NewMessage(id=message_id, thread_id=thread.id, user_id=request.user_id,
+                         content=request.content, run_id=run_id,
+                         client_msg_id=request.client_msg_id, created_at=now)
+    run = NewRun(id=run_id, thread_id=thread.id, user_id=request.user_id,
+                 message_id=message_id, dataset_id=chosen, created_at=now)
     started = event_log.envelope(type="agent_started", run_id=run.id, thread_id=thread.id,
                                  seq=1, ts=now, agent="supervisor",
                                  payload={"message_id": message.id})
     return Accepted(message, run, created=True, started=started)
 
 
-_MESSAGES, _RUNS, _EVENTS = (cast(Table, m.__table__) for m in (Message, Run, RunEvent))
+_MESSAGES, _RUNS, _EVENTS, _THREADS = (
+    cast(Table, m.__table__) for m in (Message, Run, RunEvent, Thread)
+)
 
 
 async def _store(session: AsyncSession, created: list[Accepted]) -> None:
     """Insert the accepted messages, their runs and first events, and move their threads
-    to the top: one statement per table, however many messages (Core inserts: the ORM's
-    unit of work costs more than the database here)."""
+    to the top: one statement per table, however many messages (Core statements: the
+    ORM's unit of work and bulk paths cost more than the database here)."""
     if not created:
         return
-    await session.execute(insert(_MESSAGES), [{
-        "id": m.id, "thread_id": m.thread_id, "user_id": m.user_id, "role": m.role,
-        "content": m.content, "run_id": m.run_id, "client_msg_id": m.client_msg_id,
-        "created_at": m.created_at,
-    } for m in (a.message for a in created)])
-    await session.execute(insert(_RUNS), [{
-        "id": r.id, "thread_id": r.thread_id, "user_id": r.user_id, "message_id": r.message_id,
-        "dataset_id": r.dataset_id, "status": r.status, "created_at": r.created_at,
-    } for r in (a.run for a in created)])
+    await session.execute(insert(_MESSAGES), [vars(a.message) for a in created])
+    await session.execute(insert(_RUNS), [vars(a.run) for a in created])
     await session.execute(insert(_EVENTS), [{
         "run_id": a.run.id, "seq": 1, "type": "agent_started", "agent": "supervisor",
         "payload": {"message_id": a.message.id}, "ts": a.message.created_at,
     } for a in created])
     touched = {a.message.thread_id: a for a in created}  # a thread's latest message wins
-    await session.execute(update(Thread), [{
-        "id": thread_id, "dataset_id": a.run.dataset_id, "updated_at": a.message.created_at,
-    } for thread_id, a in touched.items()])
+    await session.execute(
+        update(_THREADS).where(_THREADS.c.id == bindparam("thread"))
+        .values(dataset_id=bindparam("dataset"), updated_at=bindparam("at")),
+        [{"thread": thread_id, "dataset": a.run.dataset_id, "at": a.message.created_at}
+         for thread_id, a in touched.items()],
+    )
 
 
 async def _earlier(
@@ -237,13 +234,12 @@ async def _earlier(
     wanted = {(r.user_id, r.client_msg_id) for r in requests if r.client_msg_id}
     if not wanted:
         return {}
+    # One index probe per pair: two IN lists would probe every user with every id.
     query = select(Message, Run).join(Run, Run.id == Message.run_id).where(
-        Message.user_id.in_({user for user, _ in wanted}),
-        Message.client_msg_id.in_({msg for _, msg in wanted}),
+        tuple_(Message.user_id, Message.client_msg_id).in_(sorted(wanted))
     )
     return {(m.user_id, m.client_msg_id or ""): Accepted(m, r, created=False)
-            for m, r in (await session.execute(query)).tuples()
-            if (m.user_id, m.client_msg_id) in wanted}
+            for m, r in (await session.execute(query)).tuples()}
 
 
 async def _by_id(session: AsyncSession, query: Select[Any]) -> dict[str, Any]:
