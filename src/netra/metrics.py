@@ -31,3 +31,7 @@ EVENT_DELIVERY_SECONDS = Histogram(
 EVENT_GAPS_FILLED = Counter(
     "netra_event_gaps_filled_total", "Event gaps refilled from the stored log", registry=REGISTRY,
 )
+SQLITE_CHECKPOINT_SECONDS = Histogram(
+    "netra_sqlite_checkpoint_seconds", "Background checkpoints of the SQLite WAL",
+    registry=REGISTRY, buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

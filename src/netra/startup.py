@@ -65,6 +65,7 @@ async def start(settings: Settings) -> Components:
         await _phase(settings, "settings", f"env={settings.env}", asyncio.sleep(0))
         db = Database(settings.resolved_database_url)
         opened.append(db)
+        db.start_checkpoints()
         await _phase(settings, "database + migrations", _redact(db.url.render_as_string()),
                      db.migrate())
         tickets = create_ticket_store(settings)
