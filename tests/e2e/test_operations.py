@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 
 from tests.e2e.client import signup
@@ -37,3 +40,20 @@ async def test_metrics_count_requests_sockets_runs_and_delivery(
     delivered = [line for line in text.splitlines()
                  if line.startswith("netra_event_delivery_seconds_count")]
     assert delivered and float(delivered[0].split()[-1]) > 0
+
+
+def _metric(text: str, name: str) -> float:
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
+
+
+async def test_sqlite_wal_is_checkpointed_in_the_background(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    deadline = time.monotonic() + 10
+    while True:  # the first checkpoint comes half a second after start-up
+        checkpoints = _metric((await http.get("/metrics")).text,
+                              "netra_sqlite_checkpoint_seconds_count")
+        if checkpoints > 0:
+            break
+        assert time.monotonic() < deadline, "no background checkpoint in 10 s"
+        await asyncio.sleep(0.1)
