@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     ws_ping_interval_s: float = Field(default=25.0, gt=0)
     ws_send_queue: int = Field(default=1024, ge=16)
     # permessage-deflate: off by default, as engine.io and ws advise. Event frames are a
-    # few hundred bytes; compressing each cost a quarter of a burst's first-event latency
+    # few hundred bytes; compressing each cost a fifth of a burst's first-event latency
     # and keeps a zlib context per socket.
     ws_compression: bool = False
     max_active_runs_per_user: int = Field(default=5, ge=1)
