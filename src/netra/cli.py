@@ -61,7 +61,10 @@ def serve(
     _logging(settings)
 
     async def run() -> None:
+        from netra.startup import freeze_start_up_objects
+
         components = await _started(settings)
+        freeze_start_up_objects()
         config = uvicorn.Config(
             create_app(settings, components),
             host=host or settings.host,

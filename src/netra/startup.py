@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Awaitable
@@ -124,6 +125,24 @@ async def _start_agents(components: Components) -> int:
 
     await components.bus.start(receive)
     return await components.executor.recover_interrupted()
+
+
+def freeze_start_up_objects() -> None:
+    """For a long-running server: keep the garbage collector's pauses short while runs
+    execute.
+
+    A full collection walks every tracked object: with what start-up built (modules,
+    caches, the app: about 180,000 objects) in reach, each took 100–160 ms, about every
+    4 s under load, and a burst of messages that met one waited for it. Frozen, they
+    are no longer walked (full collections: 12–78 ms). Young collections every 10,000
+    allocations instead of 700 give the runs' short-lived objects time to die before
+    they are promoted, so full collections come about ten times less often. The price:
+    young collections of up to 35 ms, and about 40 MB more resident memory at a steady
+    state (RSS benchmark: 348–439 MB against 313–400 MB).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 async def stop(components: Components) -> None:
