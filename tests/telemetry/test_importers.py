@@ -207,3 +207,38 @@ async def test_csv_larger_than_a_read_buffer_reports_late_rejects_at_their_lines
     assert (result.rows, result.rejected_rows) == (700_000 - len(bad), len(bad))
     assert [r.line for r in result.rejects] == [n + 2 for n in sorted(bad)]
     assert all(r.reason.startswith("input_tokens: must be a whole number") for r in result.rejects)
+
+
+async def test_csv_larger_than_a_read_buffer_with_multi_line_records_reports_rejects_at_their_lines(
+    tmp_path: Path,
+) -> None:
+    # As above, but every thousandth record holds a quoted line break, so a record's line
+    # is no longer its ordinal plus one: the lines of the rejects take the slower path
+    # that reads the file's physical lines.
+    bad = {7, 400_000, 699_990}
+    expected_lines = []
+    path = tmp_path / "wide-multiline.csv"
+    with path.open("w") as file:
+        file.write("ts,provider,model,input_tokens,output_tokens,feature\n")
+        line = 2
+        for n in range(700_000):
+            tokens = "-5" if n in bad else str(n % 900)
+            spans = n % 1000 == 500
+            feature = '"first line\nsecond line"' if spans else f"feature-{n % 37:02d}-of-a-name"
+            if n in bad:
+                expected_lines.append(line)
+            file.write(f"2026-11-0{1 + n % 9}T00:00:{n % 60:02d}Z,openai,gpt-4o-mini,"
+                       f"{tokens},3,{feature}\n")
+            line += 2 if spans else 1
+    assert path.stat().st_size > 40 * 2**20
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d1", path)
+        [spanning] = await store.fetch(
+            "SELECT count(*) AS n FROM requests WHERE dataset_id = 'd1' "
+            "AND feature = 'first line' || chr(10) || 'second line'"
+        )
+    assert (result.rows, result.rejected_rows) == (700_000 - len(bad), len(bad))
+    assert spanning["n"] == 700
+    assert [r.line for r in result.rejects] == expected_lines
+    assert expected_lines[1] > 400_000 + 2  # the records before it did span lines
+    assert all(r.reason.startswith("input_tokens: must be a whole number") for r in result.rejects)
