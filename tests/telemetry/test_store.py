@@ -79,3 +79,17 @@ async def test_imports_run_at_their_own_memory_limit_and_queries_at_theirs(
         after = (await store.fetch(setting))[0]["limit"]
     assert seen == ["286.1 MiB"]  # 300 MB, as DuckDB shows it
     assert after == before == "1.8 GiB"  # 2 GB
+
+
+async def test_row_order_is_not_kept_from_the_start_not_only_after_an_import(
+    tmp_path: Path,
+) -> None:
+    """preserve_insertion_order is a setting of the whole database: every query sees the
+    same value, before the first import as after it."""
+    setting = "SELECT current_setting('preserve_insertion_order') AS kept"
+    async with open_store(tmp_path) as store:
+        before = (await store.fetch(setting))[0]["kept"]
+        await store.insert_records("d", [record()])
+        after = (await store.fetch(setting))[0]["kept"]
+    assert before is False
+    assert after is False

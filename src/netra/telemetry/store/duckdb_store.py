@@ -80,6 +80,11 @@ class DuckDBStore:
             config={
                 "memory_limit": self.memory_limit,
                 "temp_directory": f"{self.path}.tmp",
+                # Row order inside the table means nothing, and every query that returns
+                # rows in an order says which: not keeping it lets inserts and scans run
+                # in parallel with less memory. It is a setting of the whole database,
+                # so it is set here, once, not by the first import for every query after.
+                "preserve_insertion_order": False,
             },
         )
         connection.execute(_DDL)
@@ -219,9 +224,6 @@ class DuckDBStore:
     ) -> int:
         """INSERT the rows of `source` with their cost, priced once per distinct key."""
         select, params = staging.priced_select(cursor, source, keys)
-        # Row order inside the table means nothing; not keeping it lets the insert run
-        # in parallel with less memory.
-        cursor.execute("SET preserve_insertion_order = false")
         cursor.begin()
         try:
             result = cursor.execute(
