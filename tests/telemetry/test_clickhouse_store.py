@@ -193,6 +193,19 @@ STATEMENTS = {
         "quantile_cont(latency_ms, [0.5, 0.9]) FILTER (WHERE status = 'ok') AS several_ok "
         "FROM requests WHERE dataset_id = ?"
     ),
+    # (a whole list of no values is NULL in DuckDB and [NULL, NULL] in ClickHouse, whose
+    # arrays cannot be NULL: our SQL reads such lists by element)
+    "quantiles from a list of no values are NULL, in a group and overall": (
+        "SELECT model, failed[1] AS p50, failed[2] * 2 AS p90_twice, none[2] AS none "
+        "FROM (SELECT model, quantile_cont(input_tokens, [0.5, 0.9]) "
+        "FILTER (WHERE status = 'error') AS failed, "
+        "quantile_cont(latency_ms, [0.5, 0.9]) FILTER (WHERE latency_ms < 0) AS none "
+        "FROM requests WHERE dataset_id = ? GROUP BY model) ORDER BY model"
+    ),
+    "a quantile from a list over no rows at all": (
+        "SELECT several[1] AS p50 FROM (SELECT quantile_cont(latency_ms, [0.5, 0.9]) AS several "
+        "FROM requests WHERE dataset_id = 'none')"
+    ),
     "rounding the exact value half away from zero": (
         "SELECT round(21513.65::DOUBLE, 1) AS a, round(-2.5::DOUBLE) AS b, "
         "round(0.125::DOUBLE, 2) AS c, round(2.5::DOUBLE) AS d, "

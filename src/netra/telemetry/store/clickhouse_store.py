@@ -479,10 +479,7 @@ def _exact_quantile(node: exp.Expr) -> exp.Expr:
     fraction = (aggregate.expression if isinstance(aggregate, exp.PercentileCont)
                 else exp.Literal.number("0.5"))
     if isinstance(fraction, exp.Array):
-        exact = exp.ParameterizedAgg(this=exp.var("quantilesExactInclusive"),
-                                     expressions=list(fraction.expressions), params=[value])
-        return exact if condition is None else exp.Filter(
-            this=exact, expression=exp.Where(this=condition))
+        return _exact_quantiles(value, fraction, condition)
     parts = {"x": value, "q": fraction}
     values = _sorted_values(parts, condition)
     # lambdas give local names (ClickHouse has no others): `ordered` for the sorted
@@ -495,6 +492,24 @@ def _exact_quantile(node: exp.Expr) -> exp.Expr:
     return _clickhouse(
         f"arrayMap(ordered -> if(length(ordered) = 0, NULL, {weighed}), [{values}])[1]",
         **parts,
+    )
+
+
+def _exact_quantiles(value: exp.Expr, fractions: exp.Array, condition: exp.Expr | None) -> exp.Expr:
+    """quantilesExactInclusive, with NULLs where DuckDB answers NULL. Of no values, DuckDB's
+    list is NULL, and ClickHouse's a list of nan, which compares and computes otherwise
+    (`nan * 2` is nan, not NULL). A ClickHouse array cannot be NULL, so its elements are:
+    `list[1]`, which is how a list of quantiles is read, is NULL on both stores."""
+    exact: exp.Expr = exp.ParameterizedAgg(this=exp.var("quantilesExactInclusive"),
+                                           expressions=list(fractions.expressions),
+                                           params=[value])
+    count: exp.Expr = exp.Count(this=value.copy())
+    if condition is not None:
+        exact = exp.Filter(this=exact, expression=exp.Where(this=condition))
+        count = exp.Filter(this=count, expression=exp.Where(this=condition.copy()))
+    return _clickhouse(
+        "arrayMap((values, n) -> arrayMap(v -> if(n = 0, NULL, v), values), [_l_], [_n_])[1]",
+        l=exact, n=count,
     )
 
 
