@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -96,6 +97,9 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         parts = components or await startup.start(settings)
         app.state.components = parts
+        # which loop `serve` chose: a server silently back on asyncio's would be slower
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        metrics.EVENT_LOOP.info({"implementation": loop})
         try:
             yield
         finally:

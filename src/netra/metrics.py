@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -34,4 +34,8 @@ EVENT_GAPS_FILLED = Counter(
 SQLITE_CHECKPOINT_SECONDS = Histogram(
     "netra_sqlite_checkpoint_seconds", "Background checkpoints of the SQLite WAL",
     registry=REGISTRY, buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+EVENT_LOOP = Info(
+    "netra_event_loop", "The event loop serving this process (uvloop, or asyncio's own)",
+    registry=REGISTRY,
 )

@@ -42,6 +42,12 @@ async def test_metrics_count_requests_sockets_runs_and_delivery(
     assert delivered and float(delivered[0].split()[-1]) > 0
 
 
+async def test_the_server_runs_on_uvloop(server: Server, http: httpx.AsyncClient) -> None:
+    """`netra serve` chooses uvloop where it is installed, as it is here."""
+    text = (await http.get("/metrics")).text
+    assert 'netra_event_loop_info{implementation="uvloop"} 1.0' in text
+
+
 def _metric(text: str, name: str) -> float:
     return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
 
