@@ -137,3 +137,33 @@ async def test_resuming_an_ended_run_counts_it_as_ended() -> None:
         del LOG["ended"]
     assert seqs(socket)[:10] == list(range(1, 11))
     assert "ended" not in connection._sent
+
+
+async def test_refill_open_runs_catches_up_on_runs_a_socket_follows_and_only_those() -> None:
+    """After the bus lost messages: each socket resumes the runs it has not seen end, from
+    the last event it sent, with nothing twice."""
+    loaded: list[str] = []
+
+    async def recording_load(run_id: str, after: int, before: int | None) -> list[dict[str, Any]]:
+        loaded.append(run_id)
+        return await load(run_id, after, before)
+
+    hub = ConnectionHub()
+    following, idle = RecordingSocket(), RecordingSocket()
+    a = Connection(following, "alice", 100, recording_load)
+    b = Connection(idle, "alice", 100, recording_load)
+    hub.add(a)
+    hub.add(b)
+    for seq in (1, 2, 3):  # then the bus lost 4..10 (they are in the stored log)
+        a.offer(event(seq))
+    a.offer({**event(1, "ended"), "type": "run_cancelled", "agent": "supervisor"})
+    hub.refill_open_runs()
+    a.offer(event(4))  # a late live copy of what the refill also brings
+    hub.refill_open_runs()  # refilling twice sends nothing twice
+    await run_writer(a, following)
+    await run_writer(b, idle)
+    assert [f["seq"] for f in following.sent if f["run_id"] == "r1"] == list(range(1, 11))
+    assert idle.sent == []
+    assert set(loaded) == {"r1"}
+    hub.remove(a)
+    hub.remove(b)

@@ -5,7 +5,10 @@ run, the contiguous range of `seq` it has sent, so that:
 - a duplicate (live copy of a replayed event, a bus redelivery) is dropped;
 - a gap (an event lost by the bus, or a socket that joined late) is refilled from the
   stored log before the newer event goes out;
-- `resume` replays exactly what the client lacks.
+- `resume` replays exactly what the client lacks;
+- after the bus may have lost messages (Redis was away), `refill_open_runs` resumes every
+  run a socket is following from the last `seq` it sent, so that a run's tail, which no
+  later event would reveal as a gap, still arrives.
 A client that cannot keep up is closed with 1013 (never buffered without bound).
 """
 
@@ -51,18 +54,25 @@ class _Resume:
     after_seq: int
 
 
+class _Refill:
+    """Resume every run the socket follows, as of everything queued before it."""
+
+
+_REFILL = _Refill()
+
+
 class Connection:
     def __init__(self, socket: Socket, user_id: str, queue_size: int, load: EventLoader) -> None:
         self.id = secrets.token_hex(8)
         self.user_id = user_id
         self._socket = socket
         self._load = load
-        self._queue: asyncio.Queue[Event | _Resume | None] = asyncio.Queue(queue_size)
+        self._queue: asyncio.Queue[Event | _Resume | _Refill | None] = asyncio.Queue(queue_size)
         self._sent: dict[str, _Sent] = {}
         self._ended: dict[str, None] = {}  # runs whose terminal event went out, oldest first
         self.closed = asyncio.Event()
 
-    def offer(self, item: Event | _Resume) -> None:
+    def offer(self, item: Event | _Resume | _Refill) -> None:
         """Queue an item for the writer; a full queue means the client is too slow."""
         if self.closed.is_set():
             return
@@ -82,6 +92,11 @@ class Connection:
     def resume(self, run_id: str, after_seq: int) -> None:
         self.offer(_Resume(run_id, after_seq))
 
+    def refill(self) -> None:
+        """Resume every run this socket has sent events of but not yet its last one
+        (the writer decides which, once it has sent what is queued before)."""
+        self.offer(_REFILL)
+
     def stop(self) -> None:
         """Let the writer send what is queued, then end (at once if the queue is full)."""
         try:
@@ -98,6 +113,8 @@ class Connection:
                     return
                 if isinstance(item, _Resume):
                     await self._replay(item)
+                elif isinstance(item, _Refill):
+                    await self._refill()
                 elif "seq" in item and "run_id" in item:
                     await self._deliver(item)
                 else:
@@ -130,6 +147,11 @@ class Connection:
             oldest = next(iter(self._ended))
             del self._ended[oldest]
             self._sent.pop(oldest, None)
+
+    async def _refill(self) -> None:
+        open_runs = [(run, sent.last) for run, sent in self._sent.items() if run not in self._ended]
+        for run_id, last in open_runs:
+            await self._replay(_Resume(run_id, last))
 
     async def _replay(self, resume: _Resume) -> None:
         sent = self._sent.get(resume.run_id)
@@ -177,6 +199,13 @@ class ConnectionHub:
         """Fan an event out to every socket of its user (and no one else's)."""
         for connection in list(self._by_user.get(user_id, ())):
             connection.offer(event)
+
+    def refill_open_runs(self) -> None:
+        """Have every socket catch up, from the stored log, on the runs it is following:
+        for when the bus may have lost messages (e.g. it reconnected to Redis)."""
+        for connections in list(self._by_user.values()):
+            for connection in list(connections):
+                connection.refill()
 
     def count(self) -> int:
         return sum(len(c) for c in self._by_user.values())
