@@ -7,6 +7,7 @@ configuration only through netra.settings.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -57,14 +58,28 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'netra.db'}"
         return
+    async with throwaway_postgres("PostgreSQL leg needs NETRA_TEST_DATABASE_URL") as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def throwaway_postgres(reason: str) -> AsyncIterator[str]:
+    """A new PostgreSQL database, dropped afterwards; skipped (failed in CI) without one."""
     if not TEST_DATABASE_URL:
-        _skip_or_fail("PostgreSQL leg needs NETRA_TEST_DATABASE_URL")
+        _skip_or_fail(reason)
     assert TEST_DATABASE_URL
     url = await _create_postgres_database(TEST_DATABASE_URL)
     try:
         yield url
     finally:
         await _drop_postgres_database(TEST_DATABASE_URL, url)
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database of its own (the processes of a test share it)."""
+    async with throwaway_postgres("this test needs PostgreSQL: NETRA_TEST_DATABASE_URL") as url:
+        yield url
 
 
 @pytest.fixture

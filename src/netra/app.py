@@ -113,3 +113,13 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
                    realtime_router, web_router):
         app.include_router(router)
     return app
+
+
+def create_worker_app(settings: Settings, components: Components) -> FastAPI:
+    """A worker's own small app: health and metrics only (its runs come from the queue)."""
+    app = FastAPI(title="Netra Apex worker", version=__version__, docs_url=None,
+                  openapi_url=None, redoc_url=None)
+    app.state.components = components
+    _install_error_handlers(app)
+    app.include_router(health_router)
+    return app

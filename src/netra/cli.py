@@ -1,4 +1,4 @@
-"""The `netra` command: serve, ask, demo, ingest, migrate, check-config."""
+"""The `netra` command: serve, worker, ask, demo, ingest, migrate, check-config."""
 
 from __future__ import annotations
 
@@ -37,11 +37,11 @@ def _logging(settings: Settings) -> None:
     )
 
 
-async def _started(settings: Settings) -> Any:
+async def _started(settings: Settings, role: str = "serve", *, runs: bool = True) -> Any:
     from netra import startup
 
     try:
-        return await startup.start(settings)
+        return await startup.start(settings, role, runs=runs)  # type: ignore[arg-type]
     except startup.StartupError as error:
         err.print(f"[bold red]netra:[/] {error}", highlight=False)
         raise typer.Exit(1) from None
@@ -52,7 +52,8 @@ def serve(
     host: str | None = typer.Option(None, help="default NETRA_HOST"),
     port: int | None = typer.Option(None, help="default NETRA_PORT"),
 ) -> None:
-    """Serve the API, the WebSocket and the web app (runs execute in-process)."""
+    """Serve the API, the WebSocket and the web app (and execute runs, unless
+    NETRA_EXECUTE_RUNS=false leaves them to `netra worker`s)."""
     import uvicorn
 
     from netra.app import create_app
@@ -80,6 +81,51 @@ def serve(
         await uvicorn.Server(config).serve()
 
     _serve_forever(run())
+
+
+@app.command()
+def worker(
+    port: int | None = typer.Option(
+        None, help="also serve /health/live, /health/ready and /metrics on this port"
+    ),
+    host: str | None = typer.Option(None, help="default NETRA_HOST (with --port)"),
+) -> None:
+    """Execute runs from the shared run queue (no API); stop with Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    from netra.app import create_worker_app
+
+    settings = _settings()
+    _logging(settings)
+
+    async def run() -> None:
+        from netra import startup
+
+        components = await _started(settings, "worker")
+        startup.freeze_start_up_objects()
+        console.print(f"worker {components.runs.executor_id} executing runs")
+        try:
+            if port is None:
+                await _until_stopped()
+            else:
+                config = uvicorn.Config(create_worker_app(settings, components),
+                                        host=host or settings.host, port=port,
+                                        log_level=settings.log_level.lower(), lifespan="off")
+                await uvicorn.Server(config).serve()
+        finally:
+            await startup.stop(components)
+
+    _serve_forever(run())
+
+
+async def _until_stopped() -> None:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 def _serve_forever(main: Coroutine[Any, Any, None]) -> None:
@@ -136,7 +182,7 @@ def demo(
     async def run() -> None:
         from netra import startup
 
-        components = await _started(settings)
+        components = await _started(settings, "cli", runs=False)
         try:
             dataset = await _demo_dataset(components, rows, seed, clean)
         finally:
@@ -210,7 +256,7 @@ def ingest(
     async def run() -> int:
         from netra import startup
 
-        components = await _started(settings)
+        components = await _started(settings, "cli", runs=False)
         try:
             await ingest_file(components, request, console=err, as_json=as_json, out=console)
         except NetraError as error:
@@ -240,7 +286,7 @@ def ask(
     async def run() -> int:
         from netra import startup
 
-        components = await _started(settings)
+        components = await _started(settings, "cli")
         try:
             return await ask_in_process(components, question, dataset, console, as_json)
         finally:

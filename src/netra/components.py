@@ -13,12 +13,12 @@ from netra.db import Database
 from netra.settings import Settings
 
 if TYPE_CHECKING:
-    from netra.agents.executor import RunExecutor
     from netra.agents.llm import LanguageModel
     from netra.auth.tickets import TicketStore
     from netra.chat.conversation import Intake
     from netra.realtime.bus import EventBus
     from netra.realtime.hub import ConnectionHub
+    from netra.runs.engine import RunEngine
     from netra.telemetry.store import AnalyticsStore
 
 
@@ -31,5 +31,5 @@ class Components:
     hub: ConnectionHub
     analytics: AnalyticsStore
     llm: LanguageModel
-    executor: RunExecutor
+    runs: RunEngine  # the one run executor: enqueue, cancel, execute, supervise
     intake: Intake  # accepts users' messages (group commit)

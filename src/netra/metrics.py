@@ -19,7 +19,6 @@ WS_SLOW_CLOSES = Counter(
     registry=REGISTRY,
 )
 RUNS = Counter("netra_runs_total", "Agent runs by final status", ["status"], registry=REGISTRY)
-ACTIVE_RUNS = Gauge("netra_active_runs", "Agent runs queued or running here", registry=REGISTRY)
 RUN_SECONDS = Histogram(
     "netra_run_seconds", "Agent run duration, message to terminal event", registry=REGISTRY,
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
@@ -38,4 +37,34 @@ SQLITE_CHECKPOINT_SECONDS = Histogram(
 EVENT_LOOP = Info(
     "netra_event_loop", "The event loop serving this process (uvloop, or asyncio's own)",
     registry=REGISTRY,
+)
+BUS_DROPPED = Counter(
+    "netra_bus_dropped_total",
+    "Messages the Redis event bus did not carry to other instances (they refill from the log)",
+    ["reason"], registry=REGISTRY,
+)
+BUS_OUTBOX = Gauge(
+    "netra_bus_outbox", "Messages waiting to be published to Redis", registry=REGISTRY,
+)
+
+# Durable runs (DBOS): the shared queue, and what recovery did.
+RUN_QUEUE_DEPTH = Gauge(
+    "netra_run_queue_depth", "Runs waiting on the shared run queue (as last seen here)",
+    registry=REGISTRY,
+)
+RUNS_RESUMED = Counter(
+    "netra_runs_resumed_total", "Runs this process resumed after an interruption",
+    registry=REGISTRY,
+)
+RUNS_TAKEN_OVER = Counter(
+    "netra_runs_taken_over_total",
+    "Runs of stopped or dead processes this process put back on the queue", registry=REGISTRY,
+)
+RUNS_REQUEUED = Counter(
+    "netra_runs_requeued_total", "Active runs found missing from the queue and enqueued",
+    registry=REGISTRY,
+)
+STEP_SECONDS = Histogram(
+    "netra_run_step_seconds", "Checkpointed steps of runs (tool calls, model calls)", ["kind"],
+    registry=REGISTRY, buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )

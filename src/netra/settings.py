@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 # Used only outside production; production refuses to start with it.
 DEVELOPMENT_SECRET = "netra-development-secret-do-not-use-in-production!"
@@ -64,8 +65,19 @@ class Settings(BaseSettings):
     # and keeps a zlib context per socket.
     ws_compression: bool = False
     max_active_runs_per_user: int = Field(default=5, ge=1)
-    max_concurrent_runs: int = Field(default=64, ge=1)
+    # Runs execute on a durable queue (DBOS) shared by every `serve` and `worker`.
+    execute_runs: bool = True  # `netra serve` also executes runs (a worker always does)
+    max_concurrent_runs: int = Field(default=64, ge=1)  # executing at once in one process
+    max_concurrent_runs_total: int = Field(default=512, ge=1)  # across every process
+    max_concurrent_runs_per_user: int = Field(default=3, ge=1)  # one user cannot starve others
     run_timeout_s: float = Field(default=120.0, gt=0)
+    run_queue_poll_s: float = Field(default=0.05, gt=0, le=5)
+    executor_id: str | None = Field(
+        default=None, max_length=100, description="this process's name on the run queue; "
+        "default: host, role, pid and a random suffix (must be unique among live processes)",
+    )
+    executor_heartbeat_s: float = Field(default=5.0, gt=0)
+    executor_dead_after_s: float = Field(default=15.0, gt=0)
     max_message_bytes: int = Field(default=16 * 1024, ge=1)
     max_frame_bytes: int = Field(default=64 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
@@ -88,8 +100,30 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path}"
 
     @property
+    def runs_database_url(self) -> str:
+        """DBOS's system database: its own SQLite file beside ours (two engines must not
+        both write one SQLite file), or a schema of our PostgreSQL."""
+        if not self.database_url:
+            return f"sqlite:///{self.data_dir / 'runs.sqlite'}"
+        url = make_url(self.database_url)
+        driver = "postgresql+psycopg" if url.get_backend_name() == "postgresql" else url.drivername
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @property
     def llm_provider(self) -> Literal["offline", "openai"]:
         return "openai" if self.llm_base_url else "offline"
+
+
+def consistency_problems(settings: Settings) -> list[str]:
+    """Settings that are each valid but do not work together, in any environment."""
+    problems: list[str] = []
+    if settings.executor_dead_after_s <= 2 * settings.executor_heartbeat_s:
+        problems.append("NETRA_EXECUTOR_DEAD_AFTER_S: must be more than twice "
+                        "NETRA_EXECUTOR_HEARTBEAT_S, or a live process could be taken for dead")
+    if settings.max_concurrent_runs > settings.max_concurrent_runs_total:
+        problems.append(
+            "NETRA_MAX_CONCURRENT_RUNS: must not exceed NETRA_MAX_CONCURRENT_RUNS_TOTAL")
+    return problems
 
 
 def production_problems(settings: Settings) -> list[str]:
@@ -133,7 +167,7 @@ def load_settings(**overrides: object) -> Settings:
             settings = Settings(**{**overrides, **defaults})
         except ValidationError:
             raise SettingsError(problems) from None
-    problems += production_problems(settings)
+    problems += consistency_problems(settings) + production_problems(settings)
     if problems:
         raise SettingsError(problems)
     return settings

@@ -1,4 +1,5 @@
-"""Ordered start-up: settings → database + migrations → event bus → analytics store → agents.
+"""Ordered start-up: settings → database + migrations → event bus → analytics store → agents
+→ run engine.
 
 Each phase is logged with its duration and bounded by `startup_phase_timeout_s`, so a
 dependency that hangs fails the start within seconds with one line naming the phase, the
@@ -13,11 +14,10 @@ import gc
 import logging
 import time
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.engine import make_url
 
-from netra.agents.executor import InProcessRunExecutor
 from netra.agents.llm import create_language_model
 from netra.agents.team import AgentTeam
 from netra.auth.tickets import create_ticket_store
@@ -26,6 +26,7 @@ from netra.components import Components
 from netra.db import Database
 from netra.realtime.bus import create_event_bus
 from netra.realtime.hub import ConnectionHub
+from netra.runs.engine import RunEngine
 from netra.settings import Settings
 from netra.telemetry.store import AnalyticsStore, create_analytics_store
 
@@ -59,8 +60,16 @@ async def _phase(settings: Settings, name: str, dependency: str, work: Awaitable
     return result
 
 
-async def start(settings: Settings) -> Components:
-    """Build every part in order; on failure close what was opened and raise StartupError."""
+Role = Literal["serve", "worker", "cli"]
+
+
+async def start(settings: Settings, role: Role = "serve", *, runs: bool = True) -> Components:
+    """Build every part in order; on failure close what was opened and raise StartupError.
+
+    `runs` False (commands that only read or import data) leaves the run engine
+    unlaunched. A `serve` executes runs unless NETRA_EXECUTE_RUNS is false; a worker and
+    an in-process `netra ask` always do.
+    """
     opened: list[Any] = []
     try:
         await _phase(settings, "settings", f"env={settings.env}", asyncio.sleep(0))
@@ -80,13 +89,18 @@ async def start(settings: Settings) -> Components:
                                  _open_analytics(settings, opened))
         llm = create_language_model(settings)
         opened.append(llm)
-        executor = InProcessRunExecutor(settings, db, bus, AgentTeam(analytics, llm))
+        executes = role != "serve" or settings.execute_runs
+        engine = RunEngine(settings, db, bus, AgentTeam(analytics, llm), role=role,
+                           executes_runs=executes)
         components = Components(settings=settings, db=db, tickets=tickets, bus=bus, hub=hub,
-                                analytics=analytics, llm=llm, executor=executor,
+                                analytics=analytics, llm=llm, runs=engine,
                                 intake=conversation.intake(settings, db))
-        recovered = await _phase(settings, "agents", llm.name, _start_agents(components))
-        if recovered:
-            log.warning("ended %d run(s) interrupted by a previous stop", recovered)
+        await _phase(settings, "agents", llm.name, _start_agents(components))
+        if runs:
+            opened.append(engine)
+            await _phase(settings, "run engine",
+                         f"dbos on {_redact(settings.runs_database_url)}, "
+                         f"{'executes runs' if executes else 'enqueues only'}", engine.start())
         return components
     except BaseException:
         for part in reversed(opened):
@@ -116,15 +130,12 @@ async def _start_bus(bus: Any, tickets: Any) -> None:
     await bus.ping()
 
 
-async def _start_agents(components: Components) -> int:
+async def _start_agents(components: Components) -> None:
     def receive(user_id: str, message: dict[str, Any]) -> None:
         if "seq" in message:
             components.hub.deliver(user_id, message)
-        else:
-            components.executor.on_control(message)
 
-    await components.bus.start(receive)
-    return await components.executor.recover_interrupted()
+    await components.bus.start(receive, on_reconnect=components.hub.refill_open_runs)
 
 
 def freeze_start_up_objects() -> None:
@@ -146,9 +157,10 @@ def freeze_start_up_objects() -> None:
 
 
 async def stop(components: Components) -> None:
-    """Reverse order: stop taking work, end runs visibly, then close the stores."""
+    """Reverse order: stop taking work, let go of the runs executing here (they resume
+    elsewhere or after a restart), then close the stores."""
     await components.hub.close_all()
-    for closing in (components.executor.close(), components.bus.close(),
+    for closing in (components.runs.close(), components.bus.close(),
                     components.tickets.close(), components.llm.close(),
                     components.analytics.close(), components.db.close()):
         try:

@@ -26,3 +26,4 @@ async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+

@@ -19,9 +19,13 @@ async def test_liveness_and_readiness_report_each_dependency(
     assert ready.status_code == 200
     body = ready.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"database", "tickets", "event_bus", "analytics"}
+    assert set(body["checks"]) == {"database", "tickets", "event_bus", "analytics", "run_queue"}
     for check in body["checks"].values():
         assert check["ok"] is True and check["latency_ms"] >= 0
+    assert body["degraded"] == []
+    queue = body["checks"]["run_queue"]
+    assert queue["executes_runs"] is True and queue["live_workers"] == 1
+    assert queue["depth"] >= 0
 
 
 async def test_metrics_count_requests_sockets_runs_and_delivery(

@@ -3,30 +3,13 @@ Redis for event fan-out and tickets, with two server instances sharing them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.conftest import TEST_DATABASE_URL, _create_postgres_database, _drop_postgres_database
 from tests.e2e.client import check_run_invariants, signup
 from tests.e2e.server import running_server
 from tests.e2e.test_golden_path import golden_path
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    if not TEST_DATABASE_URL:
-        from tests.conftest import _skip_or_fail
-
-        _skip_or_fail("the PostgreSQL golden path needs NETRA_TEST_DATABASE_URL")
-    assert TEST_DATABASE_URL
-    url = await _create_postgres_database(TEST_DATABASE_URL)
-    try:
-        yield url
-    finally:
-        await _drop_postgres_database(TEST_DATABASE_URL, url)
 
 
 async def test_golden_path_on_postgresql(tmp_path: Path, postgres_url: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +13,7 @@ from netra.chat.models import Run
 from netra.db import Database
 from netra.db.base import utcnow
 from netra.realtime.models import RunEvent
-from netra.realtime.writer import EventWriter
+from netra.realtime.writer import EventWriter, RunNotActive
 from tests.auth.helpers import SETTINGS, create_user
 
 
@@ -82,10 +83,40 @@ async def test_work_in_the_same_transaction_is_committed_with_the_row(
     writer = EventWriter(database)
 
     async def finish(session: AsyncSession) -> None:
-        await chat.finish_run(session, run_id, "cancelled")
+        await chat.finish_active_run(session, run_id, "cancelled")
 
     await writer.store(_row(run_id, 2), finish)
     assert await _stored(database, run_id) == [1, 2]
     async with database.transaction() as session:
         run = await session.get(Run, run_id)
     assert run is not None and run.status == "cancelled"
+
+
+async def test_nothing_is_stored_after_a_run_has_ended(database: Database) -> None:
+    """Whoever ends a run first (the process executing it, or one cancelling it) wins:
+    a second terminal event, or a late event of the loser, is refused."""
+    run_id = await _run_id(database)
+    writer = EventWriter(database)
+
+    async def finish(session: AsyncSession) -> None:
+        await chat.finish_active_run(session, run_id, "cancelled")
+
+    await writer.store(_row(run_id, 2), finish)
+    with pytest.raises(RunNotActive):
+        await writer.store(_row(run_id, 3), finish)  # a second terminal event
+    with pytest.raises(RunNotActive):
+        await writer.store(_row(run_id, 3))  # a late event of an attempt that did not know
+    assert await _stored(database, run_id) == [1, 2]
+
+
+async def test_an_event_key_is_stored_once(database: Database) -> None:
+    run_id = await _run_id(database)
+    writer = EventWriter(database)
+    first = _row(run_id, 2)
+    first.key = "b1"
+    await writer.store(first)
+    again = _row(run_id, 3)
+    again.key = "b1"
+    with pytest.raises(Exception, match="(?i)unique"):
+        await writer.store(again)
+    assert await _stored(database, run_id) == [1, 2]

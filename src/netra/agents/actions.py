@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents.action_plan import action_plan
-from netra.agents.context import RunContext, ToolOutcome
 from netra.agents.tools import usd
 from netra.analysis.findings import combined_savings
+from netra.runs.context import RunContext, ToolOutcome
 
 
 def totals(findings: list[dict[str, Any]], monthly_spend: float) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from functools import partial
 from typing import Any
 
 from netra.agents import tools
-from netra.agents.context import RunContext, ToolOutcome
 from netra.agents.triage import Plan
+from netra.runs.context import RunContext, ToolOutcome
 from netra.telemetry.store import AnalyticsStore
 
 # The breakdowns each intent shows (the full report also charts spend by day).

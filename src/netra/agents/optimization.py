@@ -7,21 +7,21 @@ from functools import partial
 from typing import Any
 
 from netra.agents import tools
-from netra.agents.context import RunContext
 from netra.agents.scenarios import build_scenario
 from netra.agents.triage import Plan
 from netra.analysis.findings import analysis_run, side_by_side
+from netra.runs.context import RunContext
 from netra.telemetry.store import AnalyticsStore
 
 
 async def _findings(ctx: RunContext, store: AnalyticsStore, dataset_id: str,
                     categories: tuple[str, ...]) -> list[dict[str, Any]]:
+    # The calls are made (and their steps numbered) here, in order, before any runs.
+    calls = [ctx.tool_call("optimization", f"find_{category}", {"dataset_id": dataset_id},
+                           partial(tools.findings_tool, store, dataset_id, category))
+             for category in categories]
     with analysis_run():
-        outcomes = await side_by_side(
-            partial(ctx.tool, "optimization", f"find_{category}", {"dataset_id": dataset_id},
-                    partial(tools.findings_tool, store, dataset_id, category))
-            for category in categories
-        )
+        outcomes = await side_by_side(calls)
     found = [f for outcome in outcomes for f in outcome.result]
     found.sort(key=lambda f: f["savings_usd_month"], reverse=True)
     return found

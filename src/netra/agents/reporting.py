@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from netra.agents.context import RunContext
 from netra.agents.llm import LanguageModel, WritingBrief
+from netra.runs.context import RunContext
 
 MIN_CHUNK = 48  # merge tiny model chunks: fewer events, same text
 
@@ -14,17 +14,22 @@ async def write(ctx: RunContext, llm: LanguageModel, draft: str, facts: dict[str
     async with ctx.agent("reporting") as step:
         await ctx.think("reporting", "Writing the answer.")
         brief = WritingBrief(question=ctx.request.question, draft=draft, facts=facts)
-        parts: list[str] = []
-        buffer = ""
-        async for chunk in llm.write(brief):
-            buffer += chunk
-            if len(buffer) >= MIN_CHUNK:
+
+        async def stream() -> str:
+            parts: list[str] = []
+            buffer = ""
+            async for chunk in llm.write(brief):
+                buffer += chunk
+                if len(buffer) >= MIN_CHUNK:
+                    parts.append(buffer)
+                    await ctx.emit("partial_result", "reporting", {"text": buffer})
+                    buffer = ""
+            if buffer:
                 parts.append(buffer)
                 await ctx.emit("partial_result", "reporting", {"text": buffer})
-                buffer = ""
-        if buffer:
-            parts.append(buffer)
-            await ctx.emit("partial_result", "reporting", {"text": buffer})
-        content = "".join(parts)
+            return "".join(parts)
+
+        # One step: a resumed run reads the written answer back instead of asking again.
+        content = await ctx.step("write_answer", stream)
         step.summary = f"answer written ({len(content):,} characters)"
         return content

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents import actions, answer, data, optimization, replies, reporting
-from netra.agents.context import RunContext
 from netra.agents.llm import LanguageModel
 from netra.agents.tools import FINDING_CATEGORIES
 from netra.agents.triage import Plan, triage
+from netra.runs.context import RunContext
 from netra.telemetry.store import AnalyticsStore
 
 # Intents answered with findings, and the categories each looks at.

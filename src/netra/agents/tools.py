@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from netra.agents.context import ToolOutcome
 from netra.analysis import questions
 from netra.analysis.findings import ALL_FINDERS
 from netra.analysis.overview import dataset_overview, spend_breakdown
 from netra.analysis.whatif import Scenario, simulate
+from netra.runs.context import ToolOutcome
 from netra.telemetry.store import AnalyticsStore
 
 FINDING_CATEGORIES = tuple(ALL_FINDERS)

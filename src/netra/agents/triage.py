@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from netra.agents import tools
-from netra.agents.context import RunContext
 from netra.agents.intents import INTENTS, NEEDS, Ask, read_ask
 from netra.agents.llm import LanguageModel
+from netra.runs.context import RunContext
 from netra.telemetry.store import AnalyticsStore
 
 FIELD_PRESENT = 0.05  # a field counts as present when at least 5% of rows carry it
@@ -45,7 +45,8 @@ def _missing(intent: str, profile: dict[str, Any] | None) -> tuple[str, ...]:
 async def triage(ctx: RunContext, llm: LanguageModel, store: AnalyticsStore) -> Plan:
     async with ctx.agent("triage") as step:
         await ctx.think("triage", "Reading the question to decide which analyses it needs.")
-        intent = await llm.classify(ctx.request.question, INTENTS)
+        intent = await ctx.step("classify_question",
+                                lambda: llm.classify(ctx.request.question, INTENTS))
         dataset_id, profile = ctx.request.dataset_id, None
         if dataset_id is not None:
             outcome = await ctx.tool("triage", "dataset_profile", {"dataset_id": dataset_id},

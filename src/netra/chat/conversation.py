@@ -48,13 +48,14 @@ async def send_message(
     if accepted.created:
         assert accepted.started is not None
         await components.bus.publish(user_id, accepted.started)
-        await components.executor.submit(accepted.run.id)
+        await components.runs.submit(accepted.run.id, user_id)
     return accepted
 
 
 async def cancel_run(components: Components, user_id: str, run_id: str) -> Run:
+    """Cancel wherever the run executes; the run ends with `run_cancelled`."""
     async with components.db.transaction() as session:
-        run = await chat_service.get_run(session, user_id, run_id)
+        run = await chat_service.request_cancel(session, user_id, run_id)
     if run.status in ACTIVE_RUN_STATUSES:
-        await components.executor.cancel(run.id, user_id)
+        await components.runs.cancel(run.id)
     return run

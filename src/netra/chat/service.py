@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, func, insert, select, tuple_, update
@@ -16,6 +17,7 @@ from netra.errors import NetraError, NotFound, TooLarge, TooManyRuns, Validation
 from netra.realtime import events as event_log
 from netra.realtime.events import Event
 from netra.realtime.models import RunEvent
+from netra.realtime.writer import RunNotActive
 from netra.settings import Settings
 from netra.telemetry import service as dataset_service
 from netra.telemetry.models import Dataset
@@ -216,7 +218,7 @@ async def _store(session: AsyncSession, created: list[Accepted]) -> None:
     await session.execute(insert(_RUNS), [vars(a.run) for a in created])
     await session.execute(insert(_EVENTS), [{
         "run_id": a.run.id, "seq": 1, "type": "agent_started", "agent": "supervisor",
-        "payload": {"message_id": a.message.id}, "ts": a.message.created_at,
+        "payload": {"message_id": a.message.id}, "ts": a.message.created_at, "key": "start",
     } for a in created])
     touched = {a.message.thread_id: a for a in created}  # a thread's latest message wins
     await session.execute(
@@ -287,27 +289,51 @@ async def _active_runs(session: AsyncSession, user_ids: set[str]) -> dict[str, i
     return {user_id: count for user_id, count in counts.tuples()}
 
 
-async def mark_running(session: AsyncSession, run_id: str) -> Run | None:
-    """Move a queued run to running; None if it is no longer queued (e.g. cancelled)."""
+async def start_run(session: AsyncSession, run_id: str) -> Run | None:
+    """Move a queued run to running (a resumed one stays running); None once it has
+    ended (cancelled before it began, or its thread deleted)."""
     run = await session.get(Run, run_id)
-    if run is None or run.status != "queued":
+    if run is None or run.status not in ACTIVE_RUN_STATUSES:
         return None
-    run.status = "running"
-    run.started_at = utcnow()
-    await session.flush()
+    if run.status == "queued":
+        run.status = "running"
+        run.started_at = utcnow()
+        await session.flush()
     return run
 
 
-async def finish_run(
-    session: AsyncSession, run_id: str, status: str, error: dict[str, Any] | None = None
-) -> None:
+async def run_by_id(session: AsyncSession, run_id: str) -> Run:
+    """A run by id, whoever owns it (for the run's own execution, never for a request)."""
     run = await session.get(Run, run_id)
     if run is None:
-        return
-    run.status = status
-    run.error = error
-    run.finished_at = utcnow()
-    await session.flush()
+        raise NotFound("run not found")
+    return run
+
+
+async def finish_active_run(
+    session: AsyncSession, run_id: str, status: str, error: dict[str, Any] | None = None
+) -> None:
+    """End a run that is still active; RunNotActive if someone else ended it first.
+
+    The update takes the run's row lock, so two processes ending the same run at once
+    (the one executing it, and one cancelling it) are serialised and only one wins.
+    """
+    ended = await session.execute(
+        update(_RUNS).where(_RUNS.c.id == run_id, _RUNS.c.status.in_(ACTIVE_RUN_STATUSES))
+        .values(status=status, error=error, finished_at=utcnow())
+    )
+    if cast(Any, ended).rowcount != 1:
+        raise RunNotActive(f"run {run_id} has already ended")
+
+
+async def request_cancel(session: AsyncSession, user_id: str, run_id: str) -> Run:
+    """Record that the user cancelled the run (so its end reads "cancelled", not
+    "timed out"); the run itself is stopped by the run engine."""
+    run = await get_run(session, user_id, run_id)
+    if run.status in ACTIVE_RUN_STATUSES and run.cancel_requested_at is None:
+        run.cancel_requested_at = utcnow()
+        await session.flush()
+    return run
 
 
 async def add_assistant_message(
@@ -346,7 +372,11 @@ async def thread_history(session: AsyncSession, thread_id: str, limit: int = 20)
     return list(reversed((await session.scalars(query)).all()))
 
 
-async def interrupted_runs(session: AsyncSession) -> list[Run]:
-    """Runs left queued or running by a process that stopped."""
-    query = select(Run).where(Run.status.in_(ACTIVE_RUN_STATUSES))
+async def waiting_runs(session: AsyncSession, created_before: datetime,
+                       limit: int = 500) -> list[Run]:
+    """Active runs older than `created_before`, oldest first: the ones to check against
+    the run queue (each should be queued or executing there)."""
+    query = (select(Run).where(Run.status.in_(ACTIVE_RUN_STATUSES),
+                               Run.created_at < created_before)
+             .order_by(Run.created_at).limit(limit))
     return list((await session.scalars(query)).all())

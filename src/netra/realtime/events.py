@@ -42,10 +42,10 @@ def is_terminal(event: Event) -> bool:
     )
 
 
-def to_row(event: Event, ts: datetime) -> RunEvent:
+def to_row(event: Event, ts: datetime, key: str | None = None) -> RunEvent:
     return RunEvent(
         run_id=event["run_id"], seq=event["seq"], type=event["type"],
-        agent=event["agent"], payload=event["payload"], ts=ts,
+        agent=event["agent"], payload=event["payload"], ts=ts, key=key,
     )
 
 
@@ -63,3 +63,11 @@ async def events_after(
                  agent=r.agent, payload=r.payload)
         for r in rows
     ]
+
+
+async def stored_keys(session: AsyncSession, run_id: str) -> tuple[int, set[str]]:
+    """The run's last `seq` and the keys of its stored events."""
+    rows = (await session.execute(
+        select(RunEvent.seq, RunEvent.key).where(RunEvent.run_id == run_id)
+    )).tuples().all()
+    return max((seq for seq, _ in rows), default=0), {key for _, key in rows if key}

@@ -11,17 +11,14 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from netra.runs.context import RunError
+
 if TYPE_CHECKING:
     from netra.settings import Settings
 
 
-class LanguageModelError(Exception):
+class LanguageModelError(RunError):
     """A language model call failed; `code` is e.g. llm_timeout, llm_unavailable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,387 @@
+"""RunContext: everything an agent does in a run becomes a numbered, stored, published event,
+and every tool or model call a checkpointed step of the run's durable workflow.
+
+It keeps PROTOCOL.md's ordering rules true by construction: `seq` rises by exactly one,
+each event is stored before it is published, every open tool call and sub-agent is
+closed before the terminal event, and the terminal event is written in the same
+transaction as the run's final status (and the assistant message).
+
+Under recovery the workflow's body runs again from the top while finished steps return
+their checkpoints. So every event has a deterministic identity, its `key`: `b<n>` for
+the n-th event of the body, `s<step>.x` / `s<step>.c` for a tool call's start and end,
+`s<step>.<n>` for what a step emits itself (a streamed answer). An event whose key the
+run's log already holds was stored (and sent) by an earlier attempt: it is neither
+stored nor sent again, and the log stays 1..n without gaps or duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netra import metrics
+from netra.chat import service as chat_service
+from netra.db.base import utcnow
+from netra.realtime.bus import EventBus
+from netra.realtime.events import Event, envelope, to_row
+from netra.realtime.writer import EventWriter
+from netra.runs.steps import STOPPED, Step, reserve
+from netra.web.markdown import render_markdown
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    content: str
+    report: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a run was asked, and with which data."""
+
+    run_id: str
+    thread_id: str
+    user_id: str
+    message_id: str
+    dataset_id: str | None
+    question: str
+    history: list[Turn] = field(default_factory=list)  # earlier messages, oldest first
+
+    def last_report(self) -> dict[str, Any] | None:
+        """The report of the thread's latest answer: what follow-up questions refer to."""
+        for turn in reversed(self.history):
+            if turn.report:
+                return turn.report
+        return None
+
+
+@dataclass
+class ToolOutcome:
+    result: Any
+    summary: str
+
+
+class ToolFailed(Exception):
+    """A tool raised; its tool_completed(ok=false) has already been sent."""
+
+
+class RunError(Exception):
+    """A failure the run reports to its user as `agent_error` with this code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Checkpointed step errors are pickled: rebuild with both arguments.
+        return (type(self), (self.code, self.message))
+
+
+@dataclass
+class AgentStep:
+    name: str
+    summary: str = ""
+
+
+@dataclass
+class StoredLog:
+    """What a run's log already holds when an attempt (re)starts."""
+
+    last_seq: int = 0
+    keys: set[str] = field(default_factory=set)
+
+    @property
+    def resumed(self) -> bool:
+        # Anything past the supervisor's agent_started came from an earlier attempt.
+        return self.last_seq > 1
+
+
+@dataclass
+class _Scope:
+    """Events a step emits itself are keyed by the step and their order within it."""
+
+    step: int
+    count: int = 0
+
+
+_SCOPE: ContextVar[_Scope | None] = ContextVar("netra_run_step_scope", default=None)
+
+
+class RunContext:
+    def __init__(
+        self, request: RunRequest, writer: EventWriter, bus: EventBus,
+        stored: StoredLog | None = None,
+    ) -> None:
+        self.request = request
+        self._writer = writer
+        self._bus = bus
+        stored = stored or StoredLog()
+        self._seq = stored.last_seq  # of the run's last stored event
+        self.resumed = stored.resumed
+        self._known = stored.keys
+        self._body_events = 0
+        self._outside = False  # ending a run no attempt is executing
+        self._lock = asyncio.Lock()
+        self._open_tools: dict[str, tuple[str, str, float]] = {}
+        self._open_agents: list[str] = []
+        self.final_status: str | None = None
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    @classmethod
+    def from_log(
+        cls, request: RunRequest, writer: EventWriter, bus: EventBus, stored: list[Event]
+    ) -> RunContext:
+        """A context that continues a run from its stored log, to end a run that no
+        attempt is executing (a cancelled queued run, a workflow that gave up)."""
+        ctx = cls(request, writer, bus, StoredLog(stored[-1]["seq"] if stored else 0))
+        ctx._outside = True
+        for event in stored:
+            ctx._track(event["type"], event["agent"], event["payload"])
+        return ctx
+
+    def _track(self, type: str, agent: str, payload: dict[str, Any]) -> None:
+        """Follow which tool calls and sub-agents are open (to close them at the end)."""
+        if type == "tool_executing":
+            self._open_tools[payload["tool_call_id"]] = (payload["tool"], agent,
+                                                         time.perf_counter())
+        elif type == "tool_completed":
+            self._open_tools.pop(payload.get("tool_call_id", ""), None)
+        elif type == "agent_started" and agent != "supervisor":
+            self._open_agents.append(agent)
+        elif type in ("agent_completed", "agent_error") and agent in self._open_agents:
+            self._open_agents.remove(agent)
+
+    def _next_key(self) -> str:
+        if self._outside:
+            return f"e{self._seq + 1}"
+        scope = _SCOPE.get()
+        if scope is not None:
+            scope.count += 1
+            return f"s{scope.step}.{scope.count}"
+        self._body_events += 1
+        return f"b{self._body_events}"
+
+    async def emit(
+        self, type: str, agent: str, payload: dict[str, Any], *, key: str | None = None
+    ) -> Event | None:
+        """Store and publish one event; None when an earlier attempt already did."""
+        return await self._emit(type, agent, payload, key or self._next_key(), None)
+
+    async def _emit(
+        self,
+        type: str,
+        agent: str,
+        payload: dict[str, Any],
+        key: str,
+        also: Callable[[AsyncSession], Awaitable[None]] | None,
+    ) -> Event | None:
+        self._track(type, agent, payload)
+        if key in self._known:
+            return None
+        self._known.add(key)
+        self._seq += 1
+        now = utcnow()
+        event = envelope(
+            type=type,
+            run_id=self.request.run_id,
+            thread_id=self.request.thread_id,
+            seq=self._seq,
+            ts=now,
+            agent=agent,
+            payload=payload,
+        )
+        # Shielded: a cancellation arriving mid-write must not leave a gap in `seq`.
+        await asyncio.shield(self._store_and_publish(event, now, key, also))
+        return event
+
+    async def _store_and_publish(
+        self, event: Event, ts: Any, key: str,
+        also: Callable[[AsyncSession], Awaitable[None]] | None,
+    ) -> None:
+        async with self._lock:
+            await self._writer.store(to_row(event, ts, key), also)
+        # The log is the truth; a bus that fails or lags is refilled from it.
+        await self._bus.publish(self.request.user_id, event)
+
+    async def think(self, agent: str, text: str, *, key: str | None = None) -> None:
+        await self.emit("agent_thinking", agent, {"text": text}, key=key)
+
+    @asynccontextmanager
+    async def agent(self, name: str) -> AsyncIterator[AgentStep]:
+        """Bracket a sub-agent with agent_started … agent_completed / agent_error."""
+        step = AgentStep(name)
+        await self.emit("agent_started", name, {})
+        try:
+            yield step
+        except STOPPED:
+            raise  # the run stops here: whoever ends it closes the open sub-agents
+        except Exception as error:
+            await self.emit("agent_error", name, {"code": "agent_failed", "message": str(error)})
+            raise
+        await self.emit("agent_completed", name, {"summary": step.summary})
+
+    def tool_call(
+        self,
+        agent: str,
+        name: str,
+        args: dict[str, Any],
+        call: Callable[[], Awaitable[ToolOutcome]],
+        *,
+        include_result: bool = True,
+    ) -> Callable[[], Awaitable[ToolOutcome]]:
+        """A tool call to run later, its step numbered now: calls made side by side
+        keep the numbers of the order they were made in, however they finish."""
+        step = reserve()
+
+        async def run() -> ToolOutcome:
+            return await self._tool(step, agent, name, args, call, include_result)
+
+        return run
+
+    async def tool(
+        self,
+        agent: str,
+        name: str,
+        args: dict[str, Any],
+        call: Callable[[], Awaitable[ToolOutcome]],
+        *,
+        include_result: bool = True,
+    ) -> ToolOutcome:
+        """Run one tool call between tool_executing and exactly one tool_completed."""
+        return await self.tool_call(agent, name, args, call, include_result=include_result)()
+
+    async def _tool(
+        self, step: Step, agent: str, name: str, args: dict[str, Any],
+        call: Callable[[], Awaitable[ToolOutcome]], include_result: bool,
+    ) -> ToolOutcome:
+        call_id = f"call_{step.id}"
+        started = time.perf_counter()
+        await self.emit("tool_executing", agent, {"tool": name, "tool_call_id": call_id,
+                                                  "args": args}, key=f"s{step.id}.x")
+        try:
+            outcome, duration_ms = await step.run(name, _timed(call))
+        except STOPPED:
+            raise
+        except Exception as error:
+            await self.emit("tool_completed", agent, {
+                "tool": name, "tool_call_id": call_id, "ok": False,
+                "duration_ms": _ms_since(started), "summary": f"failed: {error}",
+            }, key=f"s{step.id}.c")
+            raise ToolFailed(f"{name} failed: {error}") from error
+        metrics.STEP_SECONDS.labels(kind="tool").observe(duration_ms / 1000)
+        payload: dict[str, Any] = {
+            "tool": name, "tool_call_id": call_id, "ok": True,
+            "duration_ms": duration_ms, "summary": outcome.summary,
+        }
+        if include_result:
+            payload["result"] = outcome.result
+        await self.emit("tool_completed", agent, payload, key=f"s{step.id}.c")
+        return outcome
+
+    async def step(self, name: str, call: Callable[[], Awaitable[T]]) -> T:
+        """A checkpointed step that is not a tool (a model call): done once, its answer
+        read back from the checkpoint when the run resumes. Events it emits itself are
+        keyed within it."""
+        step = reserve()
+
+        async def scoped() -> T:
+            token = _SCOPE.set(_Scope(step.id))
+            started = time.perf_counter()
+            try:
+                return await call()
+            finally:
+                _SCOPE.reset(token)
+                metrics.STEP_SECONDS.labels(kind="model").observe(time.perf_counter() - started)
+
+        return await step.run(name, scoped)
+
+    async def _close_open(self, reason: str) -> None:
+        for call_id, (name, agent, started) in list(self._open_tools.items()):
+            await self.emit("tool_completed", agent, {
+                "tool": name, "tool_call_id": call_id, "ok": False,
+                "duration_ms": _ms_since(started), "summary": reason,
+            })
+        self._open_tools.clear()
+        for name in reversed(self._open_agents):
+            await self.emit("agent_error", name, {"code": "interrupted", "message": reason})
+        self._open_agents.clear()
+
+    async def complete(self, content: str, report: dict[str, Any]) -> None:
+        """Store the answer as the assistant message, atomically with the final event."""
+        # Derived, not random: a replay must build the same event.
+        message_id = hashlib.sha256(f"{self.request.run_id}:answer".encode()).hexdigest()[:24]
+
+        async def store(session: AsyncSession) -> None:
+            await chat_service.finish_active_run(session, self.request.run_id, "completed")
+            run = await chat_service.run_by_id(session, self.request.run_id)
+            await chat_service.add_assistant_message(
+                session, run, content, report, message_id=message_id
+            )
+
+        await self._emit(
+            "agent_completed", "supervisor",
+            {"message_id": message_id, "content": content,
+             "content_html": render_markdown(content), "report": report},
+            self._next_key(), store,
+        )
+        self.final_status = "completed"
+
+    async def fail(self, code: str, message: str) -> None:
+        await self._close_open(message)
+        error = {"code": code, "message": message}
+
+        async def store(session: AsyncSession) -> None:
+            await chat_service.finish_active_run(session, self.request.run_id, "failed", error)
+
+        await self._emit("agent_error", "supervisor", error, self._next_key(), store)
+        self.final_status = "failed"
+
+    async def cancelled(self) -> None:
+        await self._close_open("cancelled by the user")
+
+        async def store(session: AsyncSession) -> None:
+            await chat_service.finish_active_run(session, self.request.run_id, "cancelled")
+
+        await self._emit("run_cancelled", "supervisor", {}, self._next_key(), store)
+        self.final_status = "cancelled"
+
+
+def _timed(
+    call: Callable[[], Awaitable[ToolOutcome]],
+) -> Callable[[], Awaitable[tuple[ToolOutcome, float]]]:
+    """The call, returning its own duration too: checkpointed with its result, so a
+    resumed run reports how long the tool really took."""
+
+    async def timed() -> tuple[ToolOutcome, float]:
+        started = time.perf_counter()
+        outcome = await call()
+        return outcome, _ms_since(started)
+
+    return timed
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+__all__ = [
+    "AgentStep", "RunContext", "RunError", "RunRequest", "StoredLog", "ToolFailed",
+    "ToolOutcome", "Turn",
+]
