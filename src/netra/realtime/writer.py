@@ -8,47 +8,64 @@ new message waited behind them; the events of all runs instead share transaction
 An event is stored only while its run is active: once any process has stored a run's
 terminal event (a cancellation, a run given up), a late event from an attempt that did
 not know yet is refused with `RunNotActive`, so "exactly one terminal event, and it is
-the last" holds whoever ends the run.
+the last" holds whoever ends the run. The check is part of the insert (one statement,
+no extra round trip per event).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import JSON, Table, bindparam, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netra.chat.models import ACTIVE_RUN_STATUSES, Run
 from netra.db import Database
+from netra.db.base import UTCDateTime
 from netra.db.group_commit import GroupCommit
 from netra.realtime.models import RunEvent
 
 # Work done in the event's transaction (a run's final status, the assistant message).
 AlsoInTransaction = Callable[[AsyncSession], Awaitable[None]] | None
 _Write = tuple[RunEvent, AlsoInTransaction]
+_EVENTS = cast(Table, RunEvent.__table__)
+_COLUMNS = ("run_id", "seq", "type", "agent", "payload", "ts", "key")
+
+# INSERT … SELECT <the row> WHERE the run is active. On PostgreSQL the run's row is
+# share-locked: whoever ends the run updates that row first, so it waits for this event
+# to commit and then finds it in the log.
+_GUARDED_INSERT = insert(_EVENTS).from_select(
+    list(_COLUMNS),
+    select(
+        bindparam("run_id"), bindparam("seq"), bindparam("type"), bindparam("agent"),
+        bindparam("payload", type_=JSON), bindparam("ts", type_=UTCDateTime()),
+        bindparam("key"),
+    ).where(exists(
+        select(Run.id).where(Run.id == bindparam("run_id"),
+                             Run.status.in_(ACTIVE_RUN_STATUSES))
+        .with_for_update(read=True)
+    )),
+)
 
 
 class RunNotActive(Exception):
     """The run has ended: its terminal event is stored, nothing may follow it."""
 
 
+def _values(row: RunEvent) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _COLUMNS}
+
+
 async def _write(session: AsyncSession, writes: list[_Write]) -> list[None | Exception]:
-    # Shared locks on the runs' rows: whoever ends a run updates its row first, so it
-    # waits for these events to commit, then finds them in the log (PostgreSQL; SQLite
-    # has one writer at a time anyway).
-    active = set((await session.scalars(
-        select(Run.id).where(Run.id.in_({row.run_id for row, _ in writes}),
-                             Run.status.in_(ACTIVE_RUN_STATUSES))
-        .with_for_update(read=True)
-    )).all())
     outcomes: list[None | Exception] = []
     for row, also in writes:
-        if row.run_id not in active:
+        stored = await session.execute(_GUARDED_INSERT, _values(row))
+        if cast(Any, stored).rowcount != 1:
             outcomes.append(RunNotActive(f"run {row.run_id} has ended"))
             continue
-        session.add(row)
         if also is not None:
-            await also(session)  # may raise RunNotActive: this batch is then written again
+            await also(session)  # may raise RunNotActive: the batch is then written again
         outcomes.append(None)
     return outcomes
 

@@ -135,7 +135,8 @@ class RunContext:
         self._known = stored.keys
         self._body_events = 0
         self._outside = False  # ending a run no attempt is executing
-        self._lock = asyncio.Lock()
+        self._published: asyncio.Future[None] | None = None  # the last event's publication
+        self._failure: BaseException | None = None  # the first event write that failed
         self._open_tools: dict[str, tuple[str, str, float]] = {}
         self._open_agents: list[str] = []
         self.final_status: str | None = None
@@ -192,33 +193,53 @@ class RunContext:
         key: str,
         also: Callable[[AsyncSession], Awaitable[None]] | None,
     ) -> Event | None:
+        """Hand the event to the writer and go on: the run does not wait for each
+        commit (consecutive events share one), only a terminal event and a step's end
+        wait for everything before them (`flush`). A failed write stops the run at its
+        next event."""
+        self._raise_failure()
         self._track(type, agent, payload)
         if key in self._known:
             return None
         self._known.add(key)
         self._seq += 1
         now = utcnow()
-        event = envelope(
-            type=type,
-            run_id=self.request.run_id,
-            thread_id=self.request.thread_id,
-            seq=self._seq,
-            ts=now,
-            agent=agent,
-            payload=payload,
-        )
-        # Shielded: a cancellation arriving mid-write must not leave a gap in `seq`.
-        await asyncio.shield(self._store_and_publish(event, now, key, also))
+        event = envelope(type=type, run_id=self.request.run_id,
+                         thread_id=self.request.thread_id, seq=self._seq, ts=now,
+                         agent=agent, payload=payload)
+        stored = asyncio.ensure_future(self._writer.store(to_row(event, now, key), also))
+        self._published = asyncio.ensure_future(
+            self._publish_after(stored, self._published, event))
+        if also is not None:  # a terminal event: done only once it is stored
+            await self.flush()
         return event
 
-    async def _store_and_publish(
-        self, event: Event, ts: Any, key: str,
-        also: Callable[[AsyncSession], Awaitable[None]] | None,
+    async def _publish_after(
+        self, stored: asyncio.Future[None], previous: asyncio.Future[None] | None,
+        event: Event,
     ) -> None:
-        async with self._lock:
-            await self._writer.store(to_row(event, ts, key), also)
+        """Publish once stored, after the run's previous event: in `seq` order."""
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await stored
+        except BaseException as error:  # the run sees it at its next event or flush
+            if self._failure is None:
+                self._failure = error
+            return
         # The log is the truth; a bus that fails or lags is refilled from it.
         await self._bus.publish(self.request.user_id, event)
+
+    async def flush(self) -> None:
+        """Wait until every event emitted so far is stored (and published); raise the
+        first write that failed."""
+        if self._published is not None:
+            await asyncio.wait([self._published])
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
     async def think(self, agent: str, text: str, *, key: str | None = None) -> None:
         await self.emit("agent_thinking", agent, {"text": text}, key=key)
@@ -305,12 +326,16 @@ class RunContext:
             token = _SCOPE.set(_Scope(step.id))
             started = time.perf_counter()
             try:
-                return await call()
+                result = await call()
+                # What the step emitted is stored before its checkpoint: a resumed run
+                # does not run the step again, so nothing else would store it.
+                await self.flush()
+                return result
             finally:
                 _SCOPE.reset(token)
                 metrics.STEP_SECONDS.labels(kind="model").observe(time.perf_counter() - started)
 
-        return await step.run(name, scoped)
+        return await step.run(name, scoped, long=True)
 
     async def _close_open(self, reason: str) -> None:
         for call_id, (name, agent, started) in list(self._open_tools.items()):
