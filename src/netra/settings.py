@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     max_concurrent_runs_total: int = Field(default=512, ge=1)  # across every process
     max_concurrent_runs_per_user: int = Field(default=3, ge=1)  # one user cannot starve others
     run_timeout_s: float = Field(default=120.0, gt=0)
-    run_queue_poll_s: float = Field(default=0.05, gt=0, le=5)
+    # How often each process looks for queued runs: a run waits half of it on average.
+    run_queue_poll_s: float = Field(default=0.025, gt=0, le=5)
     executor_id: str | None = Field(
         default=None, max_length=100, description="this process's name on the run queue; "
         "default: host, role, pid and a random suffix (must be unique among live processes)",
@@ -108,6 +109,13 @@ class Settings(BaseSettings):
         url = make_url(self.database_url)
         driver = "postgresql+psycopg" if url.get_backend_name() == "postgresql" else url.drivername
         return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @property
+    def shared_analytics(self) -> bool:
+        """Whether every process reads the same analytics store (a ClickHouse server):
+        the DuckDB file and embedded chdb belong to the one process that opened them."""
+        scheme = (self.analytics_url or "").partition("://")[0].lower()
+        return scheme in ("clickhouse", "clickhouses", "http", "https")
 
     @property
     def llm_provider(self) -> Literal["offline", "openai"]:

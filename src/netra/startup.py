@@ -34,6 +34,12 @@ log = logging.getLogger("netra.startup")
 T = TypeVar("T")
 
 
+ANALYTICS_NOT_SHARED = (
+    "runs executing in other processes cannot read this process's analytics store (a "
+    "DuckDB file or embedded chdb); set NETRA_ANALYTICS_URL to a ClickHouse server, or "
+    "let `netra serve` execute the runs itself (NETRA_EXECUTE_RUNS=true, no workers)")
+
+
 class StartupError(Exception):
     def __init__(self, phase: str, dependency: str, cause: str) -> None:
         self.phase, self.dependency, self.cause = phase, dependency, cause
@@ -90,6 +96,9 @@ async def start(settings: Settings, role: Role = "serve", *, runs: bool = True) 
         llm = create_language_model(settings)
         opened.append(llm)
         executes = role != "serve" or settings.execute_runs
+        if runs and role != "cli" and not settings.shared_analytics \
+                and (role == "worker" or not executes):
+            raise StartupError("run engine", "analytics store", ANALYTICS_NOT_SHARED)
         engine = RunEngine(settings, db, bus, AgentTeam(analytics, llm), role=role,
                            executes_runs=executes)
         components = Components(settings=settings, db=db, tickets=tickets, bus=bus, hub=hub,

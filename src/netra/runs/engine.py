@@ -17,10 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from dbos import DBOS
 
 from netra import __version__, metrics
@@ -42,8 +45,11 @@ APP_VERSION = f"netra-{__version__}-runs-1"
 # it stopped before enqueueing it (or before ending it).
 STRAGGLER_AFTER_S = 10.0
 DEPTH_LIMIT = 10_000
-EXECUTOR_THREADS = 64
+# As many threads as asyncio's own default pool: the analyses' DuckDB queries run on it,
+# and more threads on 2 cores made each run slower (oversubscription), not faster.
+EXECUTOR_THREADS = min(32, (os.cpu_count() or 1) + 4)
 SHUTDOWN_GRACE_S = 1.0
+FORGET_AFTER = timedelta(days=7)  # processes gone this long leave the executors table
 GIVEN_UP = ("The analysis stopped the server it ran on {n} times and was given up; ask again, "
             "or a narrower question.")
 
@@ -71,6 +77,7 @@ class RunEngine:
         self.liveness = Liveness(settings, db, executor_id(settings, role), role, executes_runs)
         self._supervisor: asyncio.Task[None] | None = None
         self._launched = False
+        self._warned = False  # about several processes on unshared analytics
         self.queue_depth = 0
         self.live_workers = 0
 
@@ -104,12 +111,16 @@ class RunEngine:
             # bounded, where DBOS's default is not.
             "max_executor_threads": EXECUTOR_THREADS,
         }
-        if self.db.dialect != "sqlite":
-            config["sys_db_pool_size"] = 10
+        if self.settings.database_url:
+            config["sys_db_pool_size"] = 10  # PostgreSQL's connections are shared by all
+        else:
+            config["system_database_engine"] = _sqlite_engine(self.settings.runs_database_url)
         DBOS(config=config)
         if not self.executes_runs:
             DBOS.listen_queues([])  # enqueue and cancel only
-        logging.getLogger("dbos").addFilter(_QuietCancellations())
+        dbos_log = logging.getLogger("dbos")
+        if not any(isinstance(f, _QuietCancellations) for f in dbos_log.filters):
+            dbos_log.addFilter(_QuietCancellations())
         workflow.install(self.driver if self.executes_runs else None)
         # Called on our event loop: DBOS then runs dequeued workflows on it.
         DBOS.launch()
@@ -162,9 +173,15 @@ class RunEngine:
         peers = await self.liveness.peers()
         live = {p.id for p in peers if self.liveness.is_alive(p, now)}
         self.live_workers = sum(1 for p in peers if p.id in live and p.executes_runs)
+        if self.live_workers > 1 and not self.settings.shared_analytics and not self._warned:
+            self._warned = True
+            log.warning("%d processes execute runs but the analytics store is this "
+                        "process's own: a run may execute where its dataset is not. Set "
+                        "NETRA_ANALYTICS_URL to a ClickHouse server.", self.live_workers)
         dead = [p.id for p in peers if p.id not in live]
         if dead:
             await self._take_over(dead)
+        await self.liveness.forget(older_than=now - FORGET_AFTER)
         await self._check_runs(live)
         self.queue_depth = len(await DBOS.list_workflows_async(
             status="ENQUEUED", queue_name=QUEUE, load_input=False, load_output=False,
@@ -257,3 +274,23 @@ def _workflow_tasks() -> list[asyncio.Task[Any]]:
 
     instance = getattr(_dbos, "_dbos_global_instance", None)
     return list(getattr(instance, "_workflow_tasks", ()))
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    """DBOS's SQLite system database as DBOS would open it (IMMEDIATE transactions, a
+    long busy timeout), but in WAL mode with synchronous=NORMAL, as our own database:
+    every step's checkpoint is a commit, and in DBOS's default rollback-journal mode
+    each commit waited for several fsyncs. A committed checkpoint still survives the
+    process being killed; only a power cut can lose the last ones (the step then runs
+    again, as after any crash)."""
+    Path(sa.make_url(url).database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def configure(connection: Any, _record: Any) -> None:
+        connection.isolation_level = "IMMEDIATE"
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
+                       "foreign_keys=ON"):
+            connection.execute(f"PRAGMA {pragma}")
+
+    return engine

@@ -15,7 +15,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from netra.db import Database
 from netra.db.base import utcnow
@@ -91,6 +91,14 @@ class Liveness:
             await session.execute(update(Executor).where(
                 Executor.id.in_(ids), Executor.taken_over_by.is_(None)
             ).values(taken_over_by=self.me))
+
+
+    async def forget(self, older_than: datetime) -> None:
+        """Drop processes that were taken over long ago (a record of each start would
+        otherwise grow forever)."""
+        async with self._db.transaction() as session:
+            await session.execute(delete(Executor).where(
+                Executor.taken_over_by.is_not(None), Executor.heartbeat_at < older_than))
 
 
 def _pid_exists(pid: int) -> bool:

@@ -27,7 +27,8 @@ STOPPED: tuple[type[BaseException], ...] = (
 class Step(Protocol):
     id: int
 
-    async def run(self, name: str, call: Callable[[], Awaitable[T]]) -> T: ...
+    async def run(self, name: str, call: Callable[[], Awaitable[T]], *,
+                  long: bool = False) -> T: ...
 
 
 class _DurableStep:
@@ -35,10 +36,12 @@ class _DurableStep:
         self._reservation = DBOS.reserve_step()
         self.id = self._reservation.step_id
 
-    async def run(self, name: str, call: Callable[[], Awaitable[T]]) -> T:
-        # Preemptible: a cancellation (or the run's deadline) stops a long step within
-        # about a second instead of at its end.
-        options: Any = {"name": name, "preemptible": True}
+    async def run(self, name: str, call: Callable[[], Awaitable[T]], *,
+                  long: bool = False) -> T:
+        # A long step (a model call) is preemptible: a cancellation or the run's deadline
+        # stops it within about a second. Short ones (the analyses) are not: the watch
+        # cost a third of a step's bookkeeping, and the run stops at the next step.
+        options: Any = {"name": name, "preemptible": long}
         result: T = await cast(Any, self._reservation).run_async(options, call)
         return result
 
@@ -50,7 +53,8 @@ class _PlainStep:
     def __init__(self) -> None:
         self.id = next(_plain_ids)
 
-    async def run(self, name: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def run(self, name: str, call: Callable[[], Awaitable[T]], *,
+                  long: bool = False) -> T:
         return await call()
 
 

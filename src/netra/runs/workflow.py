@@ -17,6 +17,7 @@ from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
 from dbos import DBOS
+from sqlalchemy.exc import IntegrityError
 
 from netra import metrics
 from netra.chat import service as chat_service
@@ -35,6 +36,7 @@ WORKFLOW_NAME = "netra.run"
 # A run that crashes its process this many times is given up (and says so) instead of
 # taking down every process that picks it up.
 MAX_RECOVERY_ATTEMPTS = 5
+END_ATTEMPTS = 3
 UNEXPECTED = ("The analysis failed unexpectedly; the error was logged. Try again, or ask a "
               "narrower question.")
 Answer = tuple[str, dict[str, Any]]
@@ -152,22 +154,31 @@ async def end_from_outside(driver: RunDriver, run_id: str, code: str | None,
     """End a run no attempt is executing (cancelled while queued, its workflow given up
     or cancelled with its process gone): close what its log left open, then its terminal
     event. `code` None means cancelled. False if it had already ended."""
-    async with driver.db.transaction() as session:
-        run = await chat_service.run_by_id(session, run_id)
-        stored = await events_after(session, run_id=run.id, thread_id=run.thread_id,
-                                    after_seq=0)
-    request = RunRequest(run_id=run.id, thread_id=run.thread_id, user_id=run.user_id,
-                         message_id=run.message_id, dataset_id=run.dataset_id, question="")
-    ctx = RunContext.from_log(request, driver.events, driver.bus, stored)
-    try:
-        if code is None:
-            await ctx.cancelled()
-        else:
-            await ctx.fail(code, message)
-    except RunNotActive:
-        return False
-    metrics.RUNS.labels(status=ctx.final_status or "failed").inc()
-    return True
+    for attempt in range(END_ATTEMPTS):
+        async with driver.db.transaction() as session:
+            run = await chat_service.run_by_id(session, run_id)
+            stored = await events_after(session, run_id=run.id, thread_id=run.thread_id,
+                                        after_seq=0)
+        request = RunRequest(run_id=run.id, thread_id=run.thread_id, user_id=run.user_id,
+                             message_id=run.message_id, dataset_id=run.dataset_id,
+                             question="")
+        ctx = RunContext.from_log(request, driver.events, driver.bus, stored)
+        try:
+            if code is None:
+                await ctx.cancelled()
+            else:
+                await ctx.fail(code, message)
+        except RunNotActive:
+            return False
+        except IntegrityError:
+            # An attempt that had not yet seen the end stored an event meanwhile (its
+            # `seq` is now taken): read the log again and end after it.
+            if attempt == END_ATTEMPTS - 1:
+                raise
+            continue
+        metrics.RUNS.labels(status=ctx.final_status or "failed").inc()
+        return True
+    return False
 
 
 _driver: RunDriver | None = None
