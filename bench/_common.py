@@ -173,6 +173,7 @@ class LiveSocket:
         self._arrived: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._waiting: dict[tuple[str, str], asyncio.Future[tuple[float, dict[str, Any]]]] = {}
         self._failure: ServerError | None = None
+        self.run_ids: set[str] = set()  # of every run event this socket received
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -188,6 +189,8 @@ class LiveSocket:
             async for raw in self.ws:
                 now = time.perf_counter()
                 frame = json.loads(raw)
+                if "seq" in frame:
+                    self.run_ids.add(str(frame.get("run_id")))
                 if frame.get("type") == "error" and "client_msg_id" not in frame:
                     raise ServerError(f"{frame.get('code')}: {frame.get('message')}")
                 key = _key(frame)

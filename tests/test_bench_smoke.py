@@ -9,20 +9,30 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
-from bench.bench_golden_path import FIGURE_NAMES
+import pytest
+from bench import bench_durable_runs, bench_golden_path, bench_scale_out
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quick_golden_path_bench_measures_every_figure() -> None:
+@pytest.mark.parametrize("module", [bench_golden_path, bench_durable_runs, bench_scale_out],
+                         ids=lambda m: m.__name__.removeprefix("bench.bench_"))
+def test_quick_bench_measures_every_figure(module: ModuleType) -> None:
+    name = module.__name__.removeprefix("bench.bench_")
+    figures = module.FIGURE_NAMES
+    if name == "scale_out" and not os.environ.get("NETRA_TEST_DATABASE_URL"):
+        from tests.conftest import _skip_or_fail
+
+        _skip_or_fail("the scale-out benchmark needs PostgreSQL: NETRA_TEST_DATABASE_URL")
     env = {**os.environ, "COLUMNS": "250"}  # wide enough that no figure name is wrapped
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "golden_path", "--quick"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        [sys.executable, "-m", "bench", name, "--quick"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     summary = done.stdout.split("summary")[-1]
-    for name in FIGURE_NAMES:
-        assert name in summary, f"{name!r} missing from:\n{done.stdout}"
-    assert f"{len(FIGURE_NAMES)} figures" in summary
+    for figure in figures:
+        assert figure in summary, f"{figure!r} missing from:\n{done.stdout}"
+    assert f"{len(figures)} figures" in summary

@@ -8,6 +8,7 @@ each run in its answer-writing step long enough to kill the process mid-run.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ import httpx
 import pytest
 
 from tests.e2e.client import Socket, User, check_run_invariants, signup
-from tests.e2e.processes import Netra, netra_processes
+from tests.e2e.processes import Netra, netra_processes, private_redis
 from tests.e2e.server import running_server
+from tests.fakes.clickhouse_server import clickhouse_server
 from tests.fakes.openai_server import FakeOpenAI, running_fake_openai
 
 WORDS = 60
@@ -98,24 +100,41 @@ async def test_a_run_killed_mid_answer_completes_after_a_restart(
 
 
 @pytest.fixture
-async def shared(postgres_url: str, redis_url: str) -> AsyncIterator[dict[str, str]]:
-    yield {"NETRA_DATABASE_URL": postgres_url, "NETRA_REDIS_URL": redis_url}
+def analytics_url(tmp_path: Path) -> Iterator[str]:
+    """One ClickHouse engine every process of the test reads (the ClickHouse HTTP
+    interface over chdb): runs execute wherever the queue sends them."""
+    with clickhouse_server(tmp_path / "clickhouse") as url:
+        yield url
 
 
-def executor_of(postgres_url: str, run_id: str) -> str:
-    """Which process executes the run: DBOS records it in its system tables."""
+@pytest.fixture
+async def shared(
+    postgres_url: str, redis_url: str, analytics_url: str
+) -> AsyncIterator[dict[str, str]]:
+    yield {"NETRA_DATABASE_URL": postgres_url, "NETRA_REDIS_URL": redis_url,
+           "NETRA_ANALYTICS_URL": analytics_url}
+
+
+def executor_of(postgres_url: str, run_id: str, timeout: float = 10.0) -> str:
+    """Which process executes the run: DBOS records it in its system tables once a
+    process has taken the run from the queue (waited for, up to `timeout`)."""
     import sqlalchemy as sa
 
     url = sa.make_url(postgres_url).set(drivername="postgresql+psycopg")
     engine = sa.create_engine(url)
+    deadline = time.monotonic() + timeout
     try:
-        with engine.connect() as connection:
-            found = connection.execute(sa.text(
-                "SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = :id"
-            ), {"id": run_id}).scalar()
+        while True:
+            with engine.connect() as connection:
+                found = connection.execute(sa.text(
+                    "SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = :id "
+                    "AND status <> 'ENQUEUED'"
+                ), {"id": run_id}).scalar()
+            if found or time.monotonic() > deadline:
+                return str(found)
+            time.sleep(0.05)  # polling DBOS's record, bounded by the deadline
     finally:
         engine.dispose()
-    return str(found)
 
 
 def process_of(processes: list[Netra], executor: str) -> Netra:
@@ -182,12 +201,14 @@ async def test_a_run_is_executed_by_a_worker_when_serve_does_not_execute_runs(
             assert ready["checks"]["run_queue"]["executes_runs"] is False
             assert ready["checks"]["run_queue"]["live_workers"] >= 1
             user = await signup(http, serve.server.ws_url)
+            await user.demo_dataset(rows=1000)  # imported by serve, read by the worker
             thread_id = await user.thread()
             socket = await user.socket()
-            run_id = (await socket.ask(thread_id, "What data do you need?"))["run_id"]
+            run_id = (await socket.ask(thread_id, QUESTION))["run_id"]
             events = await socket.run_events(run_id)
             check_run_invariants(events)
             assert events[-1]["type"] == "agent_completed"
+            assert events[-1]["payload"]["report"]["findings"], "an answer from the data"
             assert process_of([worker, serve], executor_of(postgres_url, run_id)) is worker
             await socket.close()
 
@@ -243,3 +264,63 @@ async def test_the_same_message_sent_to_two_instances_makes_one_run(
             assert len({a.json()["run"]["id"] for a in answers}) == 1
             messages = (await user.get(f"/api/threads/{thread_id}/messages")).json()
             assert [m["role"] for m in messages if m["role"] == "user"] == ["user"]
+
+
+async def wait_until_ended(user: User, run_ids: list[str], timeout: float = 60) -> list[str]:
+    """The runs' final statuses, polled over REST until none is queued or running."""
+    async with asyncio.timeout(timeout):
+        while True:
+            statuses = [(await user.get(f"/api/runs/{r}")).json()["status"] for r in run_ids]
+            if not any(s in ("queued", "running") for s in statuses):
+                return statuses
+            await asyncio.sleep(0.2)  # polling a status, bounded by the timeout
+
+
+async def test_runs_complete_through_a_redis_outage(
+    tmp_path: Path, slow_llm: FakeOpenAI, postgres_url: str, analytics_url: str
+) -> None:
+    """Redis stopped mid-run and while messages are sent, then restarted: every run
+    completes, none stays queued, and a client that reconnects gets every event."""
+    with private_redis(tmp_path / "redis") as redis_server, netra_processes() as started:
+        env = {"NETRA_DATABASE_URL": postgres_url, "NETRA_REDIS_URL": redis_server.url,
+               "NETRA_ANALYTICS_URL": analytics_url, **llm_env(slow_llm)}
+        a = Netra("serve", tmp_path / "a", env).start()
+        b = Netra("serve", tmp_path / "b", env).start()
+        started += [a, b]
+        async with (
+            httpx.AsyncClient(base_url=a.server.base_url, timeout=30) as http_a,
+            httpx.AsyncClient(base_url=b.server.base_url, timeout=30) as http_b,
+        ):
+            user = await signup(http_a, a.server.ws_url)
+            user.ws_url = b.server.ws_url
+            watcher = await user.socket()  # on B, ticket from A: through Redis
+            first_thread = await user.thread()
+            first = (await user.post(f"/api/threads/{first_thread}/messages",
+                                     {"content": QUESTION})).json()["run"]["id"]
+            await until_writing(watcher, first)
+
+            redis_server.kill()  # mid-run
+            run_ids = [first]
+            for http in (http_a, http_b, http_a):  # messages sent while Redis is down
+                thread_id = await user.thread()
+                user.http = http
+                answer = await user.post(f"/api/threads/{thread_id}/messages",
+                                         {"content": "What data do you need?"})
+                assert answer.status_code == 202, answer.text
+                run_ids.append(answer.json()["run"]["id"])
+            ready = (await http_a.get("/health/ready")).json()
+            assert ready["status"] == "ready" and "event_bus" in ready["degraded"]
+            redis_server.start()
+
+            user.http = http_a
+            assert await wait_until_ended(user, run_ids) == ["completed"] * len(run_ids)
+            # The socket that stayed open on B catches up once Redis is back.
+            events = await watcher.run_events(first, timeout=30)
+            check_run_invariants(events)
+            await watcher.close()
+            # A client that reconnects gets every event of every run.
+            user.ws_url = a.server.ws_url
+            for run_id in run_ids:
+                events = await resumed_events(user, run_id, [])
+                check_run_invariants(events)
+                assert events[-1]["type"] == "agent_completed"
