@@ -25,3 +25,22 @@ class Dataset(Base):
     last_ts: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     total_cost_usd: Mapped[float] = mapped_column(Numeric(18, 6, asdecimal=False), default=0.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IngestedRequest(Base):
+    """A request_id the ingestion API has taken into a dataset.
+
+    Its primary key is what makes a re-sent record a duplicate, whichever `netra serve`
+    process receives it: the service claims a batch's ids in the request's transaction
+    (INSERT … ON CONFLICT DO NOTHING), so a second claim of the same id waits for the first
+    transaction and then finds it taken.
+    """
+
+    __tablename__ = "ingested_requests"
+
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    # sha256 (hex) of the request_id as the analytics store keeps it: fixed width, as an
+    # id may be 2,000 characters, past what a PostgreSQL index entry may hold.
+    request_key: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -6,19 +6,24 @@ Every query filters by owner: another user's dataset is NotFound, never Forbidde
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netra.analysis.overview import composition, overview_totals, spend_breakdown
 from netra.db.base import new_id
 from netra.errors import NotFound, TooLarge, ValidationFailed
+from netra.telemetry import schema
 from netra.telemetry.importers import FORMATS
-from netra.telemetry.models import Dataset
+from netra.telemetry.models import Dataset, IngestedRequest
 from netra.telemetry.schemas import MAX_INGEST_RECORDS
-from netra.telemetry.store import AnalyticsStore, ImportResult, Progress
+from netra.telemetry.store import AnalyticsStore, ImportResult, Progress, Reject
 
 
 def _apply(dataset: Dataset, result: ImportResult) -> None:
@@ -182,15 +187,116 @@ async def ingest_records(
     dataset_id: str,
     records: list[dict[str, Any]],
 ) -> ImportResult:
-    """Add records to the user's dataset; re-sent request_ids are accepted, not re-added."""
+    """Add records to the user's dataset; re-sent request_ids are accepted, not re-added.
+
+    The batch's request_ids are claimed in `ingested_requests` in the caller's transaction
+    first: only records whose id this call claimed (or that have none) reach the store, so
+    the same batch sent to two processes at once is added once. Claims of records the
+    store rejects are released, so a corrected re-send is added; if the store fails, the
+    transaction rolls the claims back.
+    """
     if len(records) > MAX_INGEST_RECORDS:
         raise TooLarge(f"at most {MAX_INGEST_RECORDS} records per call (got {len(records)})")
     dataset = await get_dataset(session, user_id, dataset_id)
-    result = await store.insert_records(dataset_id, records)
+    # One batch at a time per dataset (PostgreSQL; SQLite has one writer): its totals
+    # are read, added to and written back.
+    await session.refresh(dataset, with_for_update=True)
+    keys = [_request_key(record) for record in records]
+    claimed = await _claim(session, dataset_id, {key for key in keys if key is not None})
+    sent = [index for index, key in enumerate(keys) if key is None or key in claimed]
+    result = await store.insert_records(dataset_id, [records[index] for index in sent])
+    rejected = _rejected(result, [records[index] for index in sent])
+    kept = {keys[index] for position, index in enumerate(sent) if position not in rejected}
+    await _release(session, dataset_id, claimed - kept)
     _apply(dataset, result)
     dataset.rejected_rows += result.rejected_rows
     await session.flush()
-    return result
+    # Records someone already claimed count as accepted; rejects keep the caller's indices.
+    return replace(
+        result,
+        rows=result.rows + len(records) - len(sent),
+        rejects=[Reject(sent[r.line], r.reason) for r in result.rejects],
+    )
+
+
+def _request_key(record: Any) -> str | None:
+    """The claim key of a record: sha256 of its request_id as schema.parse_record keeps
+    it (the field name matched without case or blanks, the text stripped, a number as
+    text); None without one, or with one the store rejects anyway."""
+    if not isinstance(record, dict):
+        return None
+    value: Any = None
+    for name, item in record.items():
+        if str(name).strip().lower() == "request_id":
+            value = item  # the last one wins, as in the record
+    if isinstance(value, str):
+        text = value.strip()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        return None
+    if not text or len(text) > schema.MAX_STRING:
+        return None
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_CHUNK = 1_000  # keys per statement: well inside every driver's limit on parameters
+
+
+async def _claim(session: AsyncSession, dataset_id: str, keys: set[str]) -> set[str]:
+    """Claim these keys for the dataset; returns those this transaction claimed.
+
+    On PostgreSQL a key another open transaction has claimed waits for it to end, then
+    counts as taken (or is claimed here, if it rolled back); keys go in sorted order, so
+    two batches that share keys never wait on each other in a cycle. SQLite has one
+    writer: the second transaction waits for the first to commit.
+    """
+    if not keys:
+        return set()
+    table = IngestedRequest.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing().returning(table.c.request_key)
+    claimed: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        rows = [{"dataset_id": dataset_id, "request_key": key} for key in chunk]
+        claimed.update(await session.scalars(statement.values(rows)))
+    return claimed
+
+
+async def _release(session: AsyncSession, dataset_id: str, keys: Iterable[str]) -> None:
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _CHUNK):
+        await session.execute(
+            delete(IngestedRequest).where(
+                IngestedRequest.dataset_id == dataset_id,
+                IngestedRequest.request_key.in_(ordered[start : start + _CHUNK]),
+            )
+        )
+
+
+def _rejected(result: ImportResult, sent: list[Any]) -> set[int]:
+    """The positions in `sent` of the records the store rejected.
+
+    The store lists the first MAX_REJECTS, in order; any after the last listed one are
+    judged here again by the same rule (rare: a batch that bad).
+    """
+    listed = {reject.line for reject in result.rejects}
+    if result.rejected_rows <= len(result.rejects):
+        return listed
+    after = result.rejects[-1].line + 1 if result.rejects else 0
+    return listed | {i for i in range(after, len(sent)) if not _valid(sent[i])}
+
+
+def _valid(record: Any) -> bool:
+    if not isinstance(record, dict):
+        return False
+    try:
+        schema.parse_record(record)
+    except schema.RecordError:
+        return False
+    return True
 
 
 async def newest_datasets(session: AsyncSession, user_ids: set[str]) -> dict[str, str]:

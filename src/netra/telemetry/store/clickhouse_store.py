@@ -12,9 +12,11 @@ the partition, intervals, …), and session settings give NULL for aggregates of
 and unmatched LEFT JOIN columns. Each `?` is bound as a ClickHouse literal quoted here.
 
 Writes: parsing, validation and pricing stay with the importers and `staging`, which run
-in a scratch in-process DuckDB; the priced rows stream out of it as Arrow batches.
-Records re-sent to the ingestion API are recognised by request_id against what the
-dataset already holds, as the DuckDB store does.
+in a scratch in-process DuckDB of each call's own; the priced rows stream out of it as
+Arrow batches. Re-sent ingestion records are kept out by the datasets service, which
+claims their request_ids in the state database (`ingested_requests`, shared by every
+process) before they reach a store; `insert_records` still skips ids the dataset
+already holds, for rows ingested before those claims existed.
 """
 
 from __future__ import annotations
@@ -877,9 +879,6 @@ class ClickHouseStore:
         self.staging_memory_limit = staging_memory_limit
         self._executor: Executor | None = None
         self._open_lock = threading.Lock()
-        # Makes "which request_ids does the dataset hold" and the insert one step (in
-        # this process; see the README on several writers).
-        self._write_lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -960,9 +959,8 @@ class ClickHouseStore:
     def _insert_records(self, dataset_id: str, records: list[dict[str, Any]]) -> ImportResult:
         with _scratch(self.staging_memory_limit) as scratch:
             staged = staging.stage_records(scratch, records)
-            with self._write_lock:
-                self._drop_known(scratch, dataset_id)
-                inserted = self._insert_priced(scratch, dataset_id, staging.valid_rows())
+            self._drop_known(scratch, dataset_id)
+            inserted = self._insert_priced(scratch, dataset_id, staging.valid_rows())
         return self._result(dataset_id, "api", staged, inserted)
 
     async def generate_demo(
@@ -987,16 +985,16 @@ class ClickHouseStore:
 
     async def delete_dataset(self, dataset_id: str) -> None:
         def run() -> None:
-            with self._write_lock:
-                self.executor.execute(delete_sql(self.target, dataset_id))
+            self.executor.execute(delete_sql(self.target, dataset_id))
 
         await asyncio.to_thread(run)
 
     # -- internals ------------------------------------------------------------------
 
     def _drop_known(self, scratch: duckdb.DuckDBPyConnection, dataset_id: str) -> None:
-        """Drop staged records whose request_id the dataset already holds: re-sent
-        records are accepted, not added again."""
+        """Drop staged records whose request_id the dataset already holds: ids ingested
+        before the service claimed them in the state database are accepted, not added
+        again."""
         incoming = [
             row[0]
             for row in scratch.execute(

@@ -2,7 +2,12 @@
 
 One shared connection; each call takes its own cursor in a worker thread, so many runs
 query at once (DuckDB readers see consistent snapshots). Writes take a lock: DuckDB
-has one writer anyway, and it makes request_id de-duplication race-free.
+has one writer anyway, and the memory limit they switch is the whole database's.
+
+Re-sent ingestion records are kept out by the datasets service, which claims their
+request_ids in the state database (`ingested_requests`) before they reach a store;
+`insert_records` still skips ids the dataset already holds, for rows ingested before
+those claims existed.
 
 Imports go through `staging`: a CSV is read by DuckDB's own reader in the INSERT … SELECT
 that stores it; other formats are parsed in Python and staged in a connection-local
@@ -207,7 +212,8 @@ class DuckDBStore:
     ) -> int:
         source = staging.valid_rows()
         if dedupe:
-            # Re-sent records (same request_id in this dataset) are accepted, not re-added.
+            # Ids the dataset holds from before the service claimed them in the state
+            # database (ingested_requests) are accepted, not re-added.
             source = (
                 f"(SELECT * FROM {source} AS s WHERE s.request_id IS NULL OR NOT EXISTS ("
                 "SELECT 1 FROM requests AS e WHERE e.dataset_id = "
