@@ -324,3 +324,25 @@ async def test_runs_complete_through_a_redis_outage(
                 events = await resumed_events(user, run_id, [])
                 check_run_invariants(events)
                 assert events[-1]["type"] == "agent_completed"
+
+
+async def test_a_run_past_its_timeout_ends_with_a_timeout_error(
+    tmp_path: Path, slow_llm: FakeOpenAI
+) -> None:
+    """The run's deadline is DBOS's: it stops the model call mid-stream, and the run
+    ends with `agent_error` `timeout`, its open tool calls and sub-agents closed."""
+    slow_llm.chunk_interval_s = 1.0  # a minute of answer: far past the deadline
+    with running_server(tmp_path / "data", NETRA_RUN_TIMEOUT_S="3",
+                        **llm_env(slow_llm)) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            user = await signup(http, server.ws_url)
+            thread_id = await user.thread()
+            socket = await user.socket()
+            run_id = (await socket.ask(thread_id, QUESTION))["run_id"]
+            events = await socket.run_events(run_id, timeout=30)
+            check_run_invariants(events)
+            assert events[-1]["type"] == "agent_error", events[-1]
+            assert events[-1]["payload"]["code"] == "timeout"
+            run = (await user.get(f"/api/runs/{run_id}")).json()
+            assert run["status"] == "failed" and run["error"]["code"] == "timeout"
+            await socket.close()
