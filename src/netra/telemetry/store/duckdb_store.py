@@ -128,10 +128,19 @@ class DuckDBStore:
     # -- reads ----------------------------------------------------------------------
 
     async def fetch(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self._fetch, sql, params or [])
+        cursor = self._cursor()
+        try:
+            return await asyncio.to_thread(self._fetch, cursor, sql, params or [])
+        except asyncio.CancelledError:
+            # The caller gave up (a `query` past its time limit): stop DuckDB's work too,
+            # or it would run on in its thread.
+            cursor.interrupt()
+            raise
 
-    def _fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-        with self._cursor() as cursor:
+    def _fetch(
+        self, cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]
+    ) -> list[dict[str, Any]]:
+        with cursor:
             cursor.execute(sql, params)
             names = [column[0] for column in cursor.description or []]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
