@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from netra import __version__, metrics, startup
 from netra.analysis.routes import router as analysis_router
 from netra.auth.routes import router as auth_router
+from netra.chat.agui import router as agui_router
 from netra.chat.routes import router as chat_router
 from netra.components import Components
 from netra.errors import NetraError
@@ -109,8 +110,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     _install_error_handlers(app)
     app.add_middleware(HttpMetrics)
-    for router in (health_router, auth_router, chat_router, datasets_router, analysis_router,
-                   realtime_router, web_router):
+    for router in (health_router, auth_router, chat_router, agui_router, datasets_router,
+                   analysis_router, realtime_router, web_router):
         app.include_router(router)
     return app
 

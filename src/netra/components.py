@@ -13,7 +13,6 @@ from netra.db import Database
 from netra.settings import Settings
 
 if TYPE_CHECKING:
-    from netra.agents.llm import LanguageModel
     from netra.auth.tickets import TicketStore
     from netra.chat.conversation import Intake
     from netra.realtime.bus import EventBus
@@ -30,6 +29,5 @@ class Components:
     bus: EventBus
     hub: ConnectionHub
     analytics: AnalyticsStore
-    llm: LanguageModel
     runs: RunEngine  # the one run executor: enqueue, cancel, execute, supervise
     intake: Intake  # accepts users' messages (group commit)

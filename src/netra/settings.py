@@ -49,7 +49,12 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"
-    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_timeout_s: float = Field(default=30.0, gt=0)  # each model call
+    # Per run: the agent stops (and the built-in analyst answers) past these.
+    llm_max_calls: int = Field(default=12, ge=1)
+    llm_max_tokens: int = Field(default=120_000, ge=1000)
+    llm_max_output_tokens: int = Field(default=2000, ge=64)  # per model call
+    llm_temperature: float = Field(default=0.2, ge=0, le=2)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

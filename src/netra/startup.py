@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy.engine import make_url
 
-from netra.agents.llm import create_language_model
+from netra.agents.llm.offline import OfflineAnalyst
 from netra.agents.team import AgentTeam
 from netra.auth.tickets import create_ticket_store
 from netra.chat import conversation
@@ -27,6 +27,7 @@ from netra.db import Database
 from netra.realtime.bus import create_event_bus
 from netra.realtime.hub import ConnectionHub
 from netra.runs.engine import RunEngine
+from netra.runs.workflow import Team
 from netra.settings import Settings
 from netra.telemetry.store import AnalyticsStore, create_analytics_store
 
@@ -93,18 +94,16 @@ async def start(settings: Settings, role: Role = "serve", *, runs: bool = True) 
         await _phase(settings, "event bus", bus_target, _start_bus(bus, tickets))
         analytics = await _phase(settings, "analytics store", _analytics_target(settings),
                                  _open_analytics(settings, opened))
-        llm = create_language_model(settings)
-        opened.append(llm)
         executes = role != "serve" or settings.execute_runs
         if runs and role != "cli" and not settings.shared_analytics \
                 and (role == "worker" or not executes):
             raise StartupError("run engine", "analytics store", ANALYTICS_NOT_SHARED)
-        engine = RunEngine(settings, db, bus, AgentTeam(analytics, llm), role=role,
+        engine = RunEngine(settings, db, bus, _team(settings, db, analytics), role=role,
                            executes_runs=executes)
         components = Components(settings=settings, db=db, tickets=tickets, bus=bus, hub=hub,
-                                analytics=analytics, llm=llm, runs=engine,
+                                analytics=analytics, runs=engine,
                                 intake=conversation.intake(settings, db))
-        await _phase(settings, "agents", llm.name, _start_agents(components))
+        await _phase(settings, "agents", settings.llm_provider, _start_agents(components))
         if runs:
             opened.append(engine)
             await _phase(settings, "run engine",
@@ -116,6 +115,17 @@ async def start(settings: Settings, role: Role = "serve", *, runs: bool = True) 
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(part.close(), timeout=2)
         raise
+
+
+def _team(settings: Settings, db: Database, analytics: AnalyticsStore) -> Team:
+    """The built-in analyst, or a language model leading the team with the analyst
+    standing by (it answers when the model fails)."""
+    offline = AgentTeam(analytics, OfflineAnalyst())
+    if not settings.llm_base_url:
+        return offline
+    from netra.agents.supervisor import ModelSupervisor  # the model client, only when used
+
+    return ModelSupervisor(settings, db, analytics, offline)
 
 
 def _analytics_target(settings: Settings) -> str:
@@ -170,7 +180,7 @@ async def stop(components: Components) -> None:
     elsewhere or after a restart), then close the stores."""
     await components.hub.close_all()
     for closing in (components.runs.close(), components.bus.close(),
-                    components.tickets.close(), components.llm.close(),
+                    components.tickets.close(),
                     components.analytics.close(), components.db.close()):
         try:
             await asyncio.wait_for(closing, timeout=5)

@@ -130,3 +130,16 @@ async def test_caching_question_without_prompt_hashes_says_what_to_add(
     assert f"${overview['spend_usd']:,.2f}" in content
     assert not any(t.startswith("find_") for t in _tools(events))
     await socket.close()
+
+
+async def test_without_a_model_an_unrecognised_question_is_said_to_need_one(
+    server: Server, http: httpx.AsyncClient
+) -> None:
+    user = await signup(http, server.ws_url, "unknown")
+    await user.demo_dataset(rows=500)
+    socket = await user.socket()
+    events = await _answer(socket, await user.thread(), "Wie hoch war unser Umsatz?")
+    content = _content(events)
+    assert content.startswith("I could not match this question to an analysis")
+    assert "NETRA_LLM_BASE_URL" in content and "## What the data shows" in content
+    await socket.close()

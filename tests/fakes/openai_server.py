@@ -26,7 +26,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-Reply = str | Callable[[dict[str, Any]], str]
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call the scripted model makes (`arguments` as a dict; sent as JSON text)."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+# What the model answers: text, or tool calls (the function sees the request body).
+Answer = str | list[ToolCall]
+Reply = Answer | Callable[[dict[str, Any]], Answer]
 _STARTUP_LIMIT_S = 10.0
 _TICK_S = 0.02
 
@@ -74,7 +85,7 @@ class FakeOpenAI:
         if seconds > 0:
             await asyncio.to_thread(self._stopping.wait, seconds)
 
-    def text_for(self, body: dict[str, Any]) -> str:
+    def answer_for(self, body: dict[str, Any]) -> Answer:
         return self.reply(body) if callable(self.reply) else self.reply
 
 
@@ -83,28 +94,35 @@ def _error_body(message: str, status: int) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
 
-def _completion(body: dict[str, Any], text: str, completion_id: str) -> dict[str, Any]:
+def _usage(body: dict[str, Any], answer: Answer) -> dict[str, int]:
     prompt_tokens = len(json.dumps(body.get("messages", []))) // 4
-    completion_tokens = max(1, len(text) // 4)
+    shown = answer if isinstance(answer, str) else json.dumps([vars(c) for c in answer])
+    completion_tokens = max(1, len(shown) // 4)
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
+def _tool_calls(answer: list[ToolCall], completion_id: str) -> list[dict[str, Any]]:
+    return [{"id": f"call_{completion_id[-8:]}_{i}", "type": "function",
+             "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
+            for i, call in enumerate(answer)]
+
+
+def _completion(body: dict[str, Any], answer: Answer, completion_id: str) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": answer, "refusal": None}
+    finish = "stop"
+    if not isinstance(answer, str):
+        message = {"role": "assistant", "content": None, "refusal": None,
+                   "tool_calls": _tool_calls(answer, completion_id)}
+        finish = "tool_calls"
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model", ""),
         "system_fingerprint": None,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text, "refusal": None},
-                "logprobs": None,
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "usage": _usage(body, answer),
     }
 
 
@@ -121,16 +139,27 @@ def _chunk(body: dict[str, Any], completion_id: str, delta: dict[str, Any],
     return f"data: {json.dumps(event)}\n\n".encode()
 
 
-def _sse_events(body: dict[str, Any], text: str, completion_id: str) -> Iterator[bytes]:
+def _sse_events(body: dict[str, Any], answer: Answer, completion_id: str) -> Iterator[bytes]:
     yield _chunk(body, completion_id, {"role": "assistant", "content": ""}, None)
-    for piece in re.findall(r"\s*\S+\s*|\s+", text):
-        yield _chunk(body, completion_id, {"content": piece}, None)
-    yield _chunk(body, completion_id, {}, "stop")
+    if isinstance(answer, str):
+        for piece in re.findall(r"\s*\S+\s*|\s+", answer):
+            yield _chunk(body, completion_id, {"content": piece}, None)
+        finish = "stop"
+    else:
+        for index, call in enumerate(_tool_calls(answer, completion_id)):
+            opening = {"index": index, "id": call["id"], "type": "function",
+                       "function": {"name": call["function"]["name"], "arguments": ""}}
+            yield _chunk(body, completion_id, {"tool_calls": [opening]}, None)
+            arguments = call["function"]["arguments"]
+            for start in range(0, len(arguments), 40):  # arguments arrive in pieces
+                piece = {"index": index, "function": {"arguments": arguments[start:start + 40]}}
+                yield _chunk(body, completion_id, {"tool_calls": [piece]}, None)
+        finish = "tool_calls"
+    yield _chunk(body, completion_id, {}, finish)
     if (body.get("stream_options") or {}).get("include_usage"):
-        usage = _completion(body, text, completion_id)["usage"]
         event = {"id": completion_id, "object": "chat.completion.chunk",
                  "created": int(time.time()), "model": body.get("model", ""),
-                 "choices": [], "usage": usage}  # fmt: skip
+                 "choices": [], "usage": _usage(body, answer)}  # fmt: skip
         yield f"data: {json.dumps(event)}\n\n".encode()
     yield b"data: [DONE]\n\n"
 
@@ -174,16 +203,18 @@ def _build_app(fake: FakeOpenAI) -> Starlette:
         if body is None:
             return JSONResponse(_error_body("We could not parse the JSON body.", 400), 400)
         completion_id = f"chatcmpl-{secrets.token_hex(12)}"
-        text = fake.text_for(body)
+        answer = fake.answer_for(body)
         if body.get("stream"):
             return StreamingResponse(
-                _stream(body, text, completion_id), media_type="text/event-stream"
+                _stream(body, answer, completion_id), media_type="text/event-stream"
             )
-        payload = json.dumps(_completion(body, text, completion_id)).encode()
+        payload = json.dumps(_completion(body, answer, completion_id)).encode()
         return StreamingResponse(_halves(payload), media_type="application/json")
 
-    async def _stream(body: dict[str, Any], text: str, completion_id: str) -> AsyncIterator[bytes]:
-        for index, event in enumerate(_sse_events(body, text, completion_id)):
+    async def _stream(
+        body: dict[str, Any], answer: Answer, completion_id: str
+    ) -> AsyncIterator[bytes]:
+        for index, event in enumerate(_sse_events(body, answer, completion_id)):
             if fake.malformed_stream and index > 0:
                 event = b"data: {this is not json\n\n"
             yield event

@@ -38,6 +38,18 @@ def no_data() -> str:
     return "You have no dataset yet, so there is nothing to measure.\n\n" + DATA_HELP
 
 
+def needs_model(facts: dict[str, Any]) -> str:
+    """The built-in analyst did not recognise the question: say so plainly."""
+    return (
+        "I could not match this question to an analysis. Without a language model "
+        "configured (`NETRA_LLM_BASE_URL`), I answer questions about spend and where it "
+        "goes, savings, trends, latency, errors and retries, provider prices, caching, batch, "
+        "output limits, context growth, what-if changes and action plans, in English. A "
+        "configured model answers free-form questions from the same data.\n\n"
+        "## What the data shows\n\n" + state(facts["overview"]) + "\n"
+    )
+
+
 def missing_data(missing: tuple[str, ...], facts: dict[str, Any]) -> str:
     fields = "\n".join(f"- `{f}`: {FIELD_HELP.get(f, f)}" for f in missing)
     return (

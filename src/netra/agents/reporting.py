@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from netra.agents.llm import LanguageModel, WritingBrief
+from netra.agents.llm import WritingBrief
+from netra.agents.llm.offline import OfflineAnalyst
 from netra.runs.context import RunContext
 
 MIN_CHUNK = 48  # merge tiny model chunks: fewer events, same text
 
 
-async def write(ctx: RunContext, llm: LanguageModel, draft: str, facts: dict[str, Any]) -> str:
+async def write(ctx: RunContext, llm: OfflineAnalyst, draft: str, facts: dict[str, Any]) -> str:
     async with ctx.agent("reporting") as step:
         await ctx.think("reporting", "Writing the answer.")
         brief = WritingBrief(question=ctx.request.question, draft=draft, facts=facts)
@@ -29,7 +30,6 @@ async def write(ctx: RunContext, llm: LanguageModel, draft: str, facts: dict[str
                 await ctx.emit("partial_result", "reporting", {"text": buffer})
             return "".join(parts)
 
-        # One step: a resumed run reads the written answer back instead of asking again.
-        content = await ctx.step("write_answer", stream)
+        content = await stream()  # deterministic: replayed, it writes the same chunks
         step.summary = f"answer written ({len(content):,} characters)"
         return content

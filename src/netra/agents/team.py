@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents import actions, answer, data, optimization, replies, reporting
-from netra.agents.llm import LanguageModel
+from netra.agents.llm.offline import OfflineAnalyst
 from netra.agents.tools import FINDING_CATEGORIES
 from netra.agents.triage import Plan, triage
 from netra.runs.context import RunContext
@@ -31,7 +31,7 @@ def _report(plan: Plan, **parts: Any) -> dict[str, Any]:
 
 
 class AgentTeam:
-    def __init__(self, analytics: AnalyticsStore, llm: LanguageModel) -> None:
+    def __init__(self, analytics: AnalyticsStore, llm: OfflineAnalyst) -> None:
         self._store = analytics
         self._llm = llm
 
@@ -65,6 +65,8 @@ class AgentTeam:
             return replies.latency(facts)
         if plan.intent == "providers":
             return replies.providers(facts)
+        if plan.intent == "unknown":
+            return replies.needs_model(facts)
         if plan.intent == "data_help":
             return replies.DATA_HELP + "\n" + answer.state(facts["overview"]) + "\n"
         if plan.intent == "overview":

@@ -7,12 +7,14 @@ from typing import Any
 
 from netra.agents import tools
 from netra.agents.intents import INTENTS, NEEDS, Ask, read_ask
-from netra.agents.llm import LanguageModel
+from netra.agents.llm.offline import OfflineAnalyst, keywords
 from netra.runs.context import RunContext
 from netra.telemetry.store import AnalyticsStore
 
 FIELD_PRESENT = 0.05  # a field counts as present when at least 5% of rows carry it
 FOLLOW_UPS = ("finding_detail", "what_if")
+# A question the built-in analyst does not recognise: it says so instead of guessing.
+UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,12 @@ def _missing(intent: str, profile: dict[str, Any] | None) -> tuple[str, ...]:
     return tuple(f for f in needed if f not in present)
 
 
-async def triage(ctx: RunContext, llm: LanguageModel, store: AnalyticsStore) -> Plan:
+async def triage(ctx: RunContext, llm: OfflineAnalyst, store: AnalyticsStore) -> Plan:
     async with ctx.agent("triage") as step:
         await ctx.think("triage", "Reading the question to decide which analyses it needs.")
-        intent = await ctx.step("classify_question",
-                                lambda: llm.classify(ctx.request.question, INTENTS))
+        intent = await llm.classify(ctx.request.question, INTENTS)
+        if not keywords(ctx.request.question) & keywords(INTENTS[intent]):
+            intent = UNKNOWN  # no word of the question is one the analyst knows
         dataset_id, profile = ctx.request.dataset_id, None
         if dataset_id is not None:
             outcome = await ctx.tool("triage", "dataset_profile", {"dataset_id": dataset_id},
@@ -69,6 +72,9 @@ async def triage(ctx: RunContext, llm: LanguageModel, store: AnalyticsStore) -> 
 def _judgement(intent: str, dataset_id: str | None, missing: tuple[str, ...]) -> str:
     if dataset_id is None:
         return "There is no dataset yet: the answer will say what to bring and how."
+    if intent == UNKNOWN:
+        return ("None of the analyses I have without a language model matches this question; "
+                "the answer says so, with what the data shows.")
     if missing:
         return (f"The dataset lacks {', '.join(missing)}, which this question needs: the answer "
                 "will say what to add, and what it can already conclude.")

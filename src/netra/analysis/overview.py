@@ -72,6 +72,7 @@ BREAKDOWN_KEYS = {
     "feature": "coalesce(feature, '(none)')",
     "provider": "provider",
     "day": "strftime(ts, '%Y-%m-%d')",
+    "end_user": "coalesce(end_user, '(none)')",
 }
 # What to group on when it is cheaper than the key itself (formatted once per group).
 _GROUPED_ON = {"day": ("ts::DATE", "strftime(g, '%Y-%m-%d')")}
@@ -84,6 +85,7 @@ SELECT {key} AS key, requests,
   round(coalesce(spend * 30 / greatest(date_diff('second', first_ts, last_ts) / 86400.0, 1.0),
     0), 6) AS monthly_spend_usd,
   round(coalesce(100 * spend / nullif(total, 0), 0), 2) AS share_pct,
+  round(coalesce(spend / requests, 0), 8) AS cost_per_request_usd,
   p95_latency_ms, error_rate
 FROM (
   SELECT {group} AS g, count(*) AS requests, sum(cost_usd) AS spend,

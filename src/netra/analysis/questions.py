@@ -110,6 +110,7 @@ SELECT {key} AS key, count(*) AS requests,
   round(coalesce(sum(cost_usd), 0), 6) AS spend_usd,
   round(coalesce(sum(cost_usd) * 30 / any_value(win.days), 0), 6) AS monthly_spend_usd,
   round(coalesce(100 * sum(cost_usd) / nullif(any_value(total.spend), 0), 0), 2) AS share_pct,
+  round(coalesce(sum(cost_usd) / count(*), 0), 8) AS cost_per_request_usd,
   round(quantile_cont(latency_ms, 0.95), 1) AS p95_latency_ms,
   round(avg(CASE WHEN status = 'error' THEN 1.0 ELSE 0.0 END), 4) AS error_rate
 FROM q, win, total

@@ -19,7 +19,7 @@ _bearer = HTTPBearer(auto_error=False, description="access token, or API key on 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or not credentials.credentials:
         raise Unauthorized(
             "missing bearer token (Authorization: Bearer <token>)",
@@ -32,14 +32,14 @@ async def current_user(
     session: DbSession, components: AppComponents, credentials: Credentials
 ) -> User:
     return await auth_service.user_from_access_token(
-        session, components.settings, _token(credentials)
+        session, components.settings, bearer_token(credentials)
     )
 
 
 async def ingest_user(
     session: DbSession, components: AppComponents, credentials: Credentials
 ) -> User:
-    token = _token(credentials)
+    token = bearer_token(credentials)
     if is_api_key(token):
         return await auth_service.user_from_api_key(session, token)
     return await auth_service.user_from_access_token(session, components.settings, token)

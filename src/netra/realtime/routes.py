@@ -45,7 +45,8 @@ class _Bucket:
         return True
 
 
-def _loader(components: Components, user_id: str) -> Any:
+def stored_events(components: Components, user_id: str) -> Any:
+    """Loads a user's run events from the log (for a connection's gaps and resumes)."""
     async def load(run_id: str, after: int, before: int | None) -> list[Event]:
         async with components.db.transaction() as session:
             run = await chat_service.get_run(session, user_id, run_id)
@@ -64,7 +65,7 @@ async def websocket(socket: WebSocket) -> None:
         return
     await socket.accept()
     connection = Connection(socket, user_id, components.settings.ws_send_queue,
-                            _loader(components, user_id))
+                            stored_events(components, user_id))
     components.hub.add(connection)
     writer = asyncio.create_task(connection.write_forever(), name=f"ws-writer-{connection.id}")
     connection.send({"type": "connected", "user_id": user_id, "connection_id": connection.id,

@@ -34,7 +34,7 @@ from netra.db.base import utcnow
 from netra.realtime.bus import EventBus
 from netra.realtime.events import Event, envelope, to_row
 from netra.realtime.writer import EventWriter
-from netra.runs.steps import STOPPED, Step, reserve
+from netra.runs.steps import STOPPED, Step, current_step, reserve
 from netra.web.markdown import render_markdown
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ class RunContext:
         self.resumed = stored.resumed
         self._known = stored.keys
         self._body_events = 0
+        self._in_foreign_step: dict[int, int] = {}  # events emitted so far, by step
         self._outside = False  # ending a run no attempt is executing
         self._published: asyncio.Future[None] | None = None  # the last event's publication
         self._failure: BaseException | None = None  # the first event write that failed
@@ -176,6 +177,10 @@ class RunContext:
         if scope is not None:
             scope.count += 1
             return f"s{scope.step}.{scope.count}"
+        foreign = current_step()  # a step a library runs (a model request of the agent)
+        if foreign is not None:
+            self._in_foreign_step[foreign] = count = self._in_foreign_step.get(foreign, 0) + 1
+            return f"s{foreign}.{count}"
         self._body_events += 1
         return f"b{self._body_events}"
 
@@ -210,7 +215,10 @@ class RunContext:
         stored = asyncio.ensure_future(self._writer.store(to_row(event, now, key), also))
         self._published = asyncio.ensure_future(
             self._publish_after(stored, self._published, event))
-        if also is not None:  # a terminal event: done only once it is stored
+        if also is not None or (_SCOPE.get() is None and current_step() is not None):
+            # A terminal event is done only once stored. So is an event emitted inside
+            # a step that is not ours: it must be stored before that step's checkpoint,
+            # and only our own steps flush at their end.
             await self.flush()
         return event
 

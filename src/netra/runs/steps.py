@@ -58,6 +58,12 @@ class _PlainStep:
         return await call()
 
 
+def current_step() -> int | None:
+    """The number of the workflow step running now, if any."""
+    step: int | None = DBOS.step_id
+    return step
+
+
 def reserve() -> Step:
     """The next step of the running workflow (or a plain call outside one)."""
     if DBOS.workflow_id is None:

@@ -141,6 +141,13 @@ async def create_empty(session: AsyncSession, user_id: str, *, name: str) -> Dat
     return dataset
 
 
+async def named_dataset(session: AsyncSession, user_id: str, name: str) -> Dataset:
+    """The user's dataset of this name, made (empty, for ingestion) if there is none."""
+    query = select(Dataset).where(Dataset.user_id == user_id, Dataset.name == name)
+    found = (await session.scalars(query.order_by(Dataset.created_at).limit(1))).first()
+    return found or await create_empty(session, user_id, name=name)
+
+
 async def _save(session: AsyncSession, store: AnalyticsStore, dataset: Dataset) -> Dataset:
     session.add(dataset)
     try:

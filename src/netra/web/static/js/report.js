@@ -138,6 +138,24 @@ function chartFigure(chart) {
                "aria-label": `${title}: ${spoken.join(", ")}` }));
 }
 
+// Figures the numbers guard could not trace to a tool result: left out of the answer.
+function unverifiedNote(unverified) {
+  const items = list(unverified);
+  if (!items.length) return null;
+  return h("details", { class: "notice unverified" },
+    h("summary", {}, `${items.length} figure(s) left out: no tool result supports them`),
+    h("ul", {}, items.map((item) => h("li", {}, text(item)))));
+}
+
+// What the answer itself cost: the platform's own model calls (dogfood).
+function usageLine(usage) {
+  if (!usage || !isNum(usage.model_calls) || !usage.model_calls) return null;
+  const tokens = (usage.input_tokens || 0) + (usage.output_tokens || 0);
+  const cost = isNum(usage.cost_usd) ? `$${usage.cost_usd.toFixed(4)}` : "cost unknown";
+  return h("p", { class: "usage" },
+    `This answer cost ${cost}: ${usage.model_calls} model call(s), ${tokens.toLocaleString()} tokens.`);
+}
+
 export function renderReport(slot, report, content) {
   try {
     const findings = list(report.findings)
@@ -147,11 +165,13 @@ export function renderReport(slot, report, content) {
     const charts = usableCharts(report.charts);
     const chartBox = charts.length ? h("div", { class: "charts" }, charts.map(chartFigure)) : null;
     slot.replaceChildren(h("section", { class: "report", "aria-label": "Report" },
+      unverifiedNote(report.unverified),
       totalsLine(report.totals),
       findings.length ? h("h2", {}, "Findings, ranked by savings") : null,
       findings.map((f, i) => findingCard(f, i + 1, actions.get(f.id))),
       chartBox,
-      downloads(report, content)));
+      downloads(report, content),
+      usageLine(report.usage)));
     if (chartBox) whenVisible(chartBox, () => drawCharts(chartBox, charts));
   } catch (error) {
     slot.replaceChildren(h("p", { class: "error" }, `The report could not be shown: ${error.message}`));
