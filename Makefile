@@ -28,5 +28,12 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Answer-quality evals on the demo dataset: the scripted model, then the built-in analyst.
+# `$(BIN)/python -m evals --mode endpoint` grades a real model (NETRA_EVAL_LLM_* variables).
+.PHONY: eval
+eval: $(STAMP)
+	$(BIN)/python -m evals --mode scripted
+	$(BIN)/python -m evals --mode offline
+
 clean:
 	rm -rf $(VENV) var dist build .pytest_cache .mypy_cache .ruff_cache
