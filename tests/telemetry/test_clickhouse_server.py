@@ -24,13 +24,14 @@ import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 from pydantic import SecretStr
 
-from netra.analysis import overview
+from netra.analysis import overview, questions
 from netra.analysis.findings import ALL_FINDERS
 from netra.settings import Settings
 from netra.telemetry.store import create_analytics_store
-from netra.telemetry.store.clickhouse_store import ClickHouseStore, parse_url
+from netra.telemetry.store.clickhouse_store import TABLE_COLUMNS, ClickHouseStore, parse_url
 from tests.fakes.clickhouse_server import clickhouse_server
-from tests.telemetry.helpers import record, write
+from tests.telemetry.helpers import open_store, record, write
+from tests.telemetry.test_calls_without_usage import STORED, as_csv, as_jsonl, calls
 from tests.telemetry.test_clickhouse_store import BREAKDOWNS, differences
 
 END = date(2026, 1, 1)
@@ -125,6 +126,55 @@ async def test_an_imported_file_gives_the_same_result_over_http(
     assert over_http.total_cost_usd == pytest.approx(in_process.total_cost_usd, rel=1e-12)
     assert (over_http.first_ts, over_http.last_ts) == (in_process.first_ts, in_process.last_ts)
     assert differences(summaries[1], summaries[0]) == []
+
+
+@pytest.mark.parametrize("fmt", ["records-csv", "records-jsonl"])
+async def test_calls_without_usage_are_kept_and_summed_as_on_duckdb(
+    remote: ClickHouseStore, dataset: str, tmp_path: Path, fmt: str
+) -> None:
+    text = as_csv(calls()) if fmt == "records-csv" else as_jsonl(calls())
+    path = write(tmp_path, "calls.txt", text)
+    async with open_store(tmp_path) as duck:
+        expected = await duck.import_file(dataset, path, fmt)
+        duck_overview = await overview.dataset_overview(duck, dataset)
+        duck_errors = await questions.error_cost(duck, dataset)
+        duck_rows = await duck.fetch(STORED, [dataset])
+    result = await remote.import_file(dataset, path, fmt)
+    assert (result.rows, result.rejected_rows) == (54, 0)
+    assert result.report == expected.report
+    assert result.report.kept == {"failed_calls_without_usage": 11, "usage_unknown": 3}
+    assert result.total_cost_usd == pytest.approx(expected.total_cost_usd, rel=1e-12)
+    assert result.unpriced_models == []
+    click_overview = await overview.dataset_overview(remote, dataset)
+    assert (click_overview["usage_unknown_requests"], click_overview["input_tokens"],
+            click_overview["error_rate"]) == (3, 40_000, round(13 / 54, 4))  # fmt: skip
+    assert differences(duck_overview, click_overview) == []
+    assert differences(duck_errors, await questions.error_cost(remote, dataset)) == []
+    assert differences(duck_rows, await remote.fetch(STORED, [dataset])) == []
+
+
+def test_a_table_made_before_usage_recorded_gains_it(server: str) -> None:
+    client = _client(server)
+    client.command("CREATE DATABASE IF NOT EXISTS legacy")
+    old_columns = TABLE_COLUMNS.replace(", usage_recorded Nullable(Bool)", "")
+    assert old_columns != TABLE_COLUMNS
+    client.command(f"CREATE TABLE legacy.requests ({old_columns}) "
+                   "ENGINE = MergeTree ORDER BY (dataset_id, ts)")  # fmt: skip
+    client.command("INSERT INTO legacy.requests (dataset_id, ts, provider, model, input_tokens, "
+                   "output_tokens, status, cost_usd) VALUES ('old', '2026-01-01 10:00:00', "
+                   "'openai', 'gpt-4o', 1000, 100, 'ok', 0.0035)")  # fmt: skip
+    store = ClickHouseStore(server.rsplit("/", 1)[0] + "/legacy")
+    for _ in range(2):  # opening again finds the column there
+        asyncio.run(store.open())
+        old = asyncio.run(store.fetch("SELECT usage_recorded FROM requests WHERE dataset_id = ?",
+                                      ["old"]))  # fmt: skip
+        added = asyncio.run(store.insert_records("new", [record(status="error", input_tokens=None,
+                                                                output_tokens=None)]))  # fmt: skip
+        totals = asyncio.run(overview.overview_totals(store, "old"))
+        asyncio.run(store.close())
+    assert old == [{"usage_recorded": True}]
+    assert added.report.kept["failed_calls_without_usage"] == 1
+    assert (totals["requests"], totals["failed_without_usage_requests"]) == (1, 0)
 
 
 async def test_resent_records_are_not_counted_twice(remote: ClickHouseStore, dataset: str) -> None:

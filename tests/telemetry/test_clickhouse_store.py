@@ -380,7 +380,8 @@ async def test_ingestion_rejects_carry_the_record_index(
     )
     assert [(r.line, r.reason) for r in result.rejects] == [
         (1, "expected a JSON object, got str"),
-        (2, "input_tokens: missing (required)"),
+        (2, "input_tokens: missing, but output_tokens is given (a call whose usage was not "
+         "recorded leaves out both)"),
     ]
     assert (result.rows, result.dataset_rows) == (1, 1)
 
@@ -434,6 +435,21 @@ async def test_rows_persist_and_queries_run_concurrently(
 
 
 # -- configuration -----------------------------------------------------------------------
+
+
+def test_an_older_table_gains_the_columns_added_since_on_every_node() -> None:
+    cluster = parse_url("clickhouse://h:8123/db?cluster=main")
+    assert clickhouse_store.added_columns_ddl(cluster, ["dataset_id", "ts"]) == [
+        "ALTER TABLE requests_local ON CLUSTER 'main' ADD COLUMN IF NOT EXISTS usage_recorded "
+        "Nullable(Bool) DEFAULT true",
+        "ALTER TABLE requests ON CLUSTER 'main' ADD COLUMN IF NOT EXISTS usage_recorded "
+        "Nullable(Bool) DEFAULT true",
+    ]
+    single = parse_url("clickhouse://h:8123/db")
+    assert clickhouse_store.added_columns_ddl(single, ["usage_recorded"]) == []
+    assert clickhouse_store.added_columns_ddl(single, []) == [
+        "ALTER TABLE requests ADD COLUMN IF NOT EXISTS usage_recorded Nullable(Bool) DEFAULT true"
+    ]
 
 
 def test_urls_name_a_server_a_cluster_or_an_embedded_directory() -> None:

@@ -79,14 +79,17 @@ async def test_otel_jsonl_maps_genai_spans_and_skips_other_spans(tmp_path: Path)
     async with open_store(tmp_path) as store:
         result = await store.import_file("d", path)
         rows = await _rows(store)
-    assert (result.format, result.rows, result.rejected_rows) == ("otel-genai", 2, 3)
+    assert (result.format, result.rows, result.rejected_rows) == ("otel-genai", 3, 2)
     assert [(r.line, r.reason) for r in result.rejects] == [
-        (2, "span b1: input_tokens: missing (required)"),
-        (3, result.rejects[1].reason),
+        (3, result.rejects[0].reason),
         (4, "span b2: startTimeUnixNano: missing or not a number of nanoseconds (got 'soon')"),
     ]
-    assert result.rejects[1].reason.startswith("invalid JSON")
-    openai, anthropic = rows
+    assert result.rejects[0].reason.startswith("invalid JSON")
+    openai, anthropic, unmeasured = rows
+    # A successful chat span without usage is kept, its tokens and cost unknown.
+    assert (unmeasured["status"], unmeasured["input_tokens"], unmeasured["output_tokens"],
+            unmeasured["cost_usd"]) == ("ok", None, None, None)  # fmt: skip
+    assert result.report.kept == {"failed_calls_without_usage": 0, "usage_unknown": 1}
     assert openai["ts"] == "2026-11-01T10:00:00.000000"
     assert (openai["provider"], openai["model"]) == ("openai", "gpt-4o-2024-08-06")
     # OpenAI's prompt count already holds its cached tokens.
@@ -103,13 +106,34 @@ async def test_otel_jsonl_maps_genai_spans_and_skips_other_spans(tmp_path: Path)
 async def test_otel_single_pretty_printed_document(tmp_path: Path) -> None:
     document = _export(OPENAI_SPAN, ANTHROPIC_SPAN)
     document["resourceSpans"].append(_export(NO_USAGE_SPAN)["resourceSpans"][0])
+    document["resourceSpans"].append(_export(BAD_TIME_SPAN)["resourceSpans"][0])
     path = write(tmp_path, "spans.json", "\ufeff" + json.dumps(document, indent=2))
     async with open_store(tmp_path) as store:
         result = await store.import_file("d", path, "otel-genai")
-    assert (result.rows, result.rejected_rows) == (2, 1)
+    assert (result.rows, result.rejected_rows) == (3, 1)  # the span without usage is kept
     text = path.read_text(encoding="utf-8-sig").splitlines()
     line = result.rejects[0].line
     assert text[line - 1].strip() == "{" and '"resource"' in text[line]  # where its entry starts
+
+
+async def test_otel_embedding_spans_with_and_without_usage(tmp_path: Path) -> None:
+    embed = {"gen_ai.operation.name": "embeddings", "gen_ai.system": "openai",
+             "gen_ai.request.model": "text-embedding-3-small"}  # fmt: skip
+    spans = [_span("e1", 0, {**embed, "gen_ai.usage.input_tokens": 500}),
+             _span("e2", 1, embed),
+             _span("e3", 2, {**embed, "error.type": "timeout"}, status={"code": 2})]  # fmt: skip
+    path = write(tmp_path, "spans.json", json.dumps(_export(*spans)))
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d", path, "otel-genai")
+        rows = await store.fetch("SELECT input_tokens, output_tokens, status, cost_usd IS NULL "
+                                 "AS unknown_cost FROM requests ORDER BY ts")  # fmt: skip
+    assert (result.rows, result.rejected_rows) == (3, 0)
+    assert rows == [
+        {"input_tokens": 500, "output_tokens": 0, "status": "ok", "unknown_cost": False},
+        {"input_tokens": None, "output_tokens": None, "status": "ok", "unknown_cost": True},
+        {"input_tokens": 0, "output_tokens": 0, "status": "error", "unknown_cost": False},
+    ]
+    assert result.report.kept == {"failed_calls_without_usage": 1, "usage_unknown": 1}
 
 
 LITELLM_HEADER = (
@@ -150,7 +174,8 @@ async def test_litellm_spendlogs_csv(tmp_path: Path) -> None:
     r1, r2, r3, r5 = rows["r1"], rows["r2"], rows["r3"], rows["r5"]
     assert (r1["input_tokens"], r1["cached_input_tokens"], r1["output_tokens"]) == (1000, 400, 100)
     assert (r1["latency_ms"], r1["ttft_ms"], r1["feature"]) == (1500, 300, "triage")
-    assert r1["source_cost_usd"] == 0.0021 and r1["end_user"] == "u1"
+    # `user` is the API key's owner, not the end user: only `end_user` says who that is.
+    assert r1["source_cost_usd"] == 0.0021 and r1["end_user"] is None
     assert (r2["provider"], r2["model"]) == ("anthropic", "claude-sonnet-4-5")
     assert r2["end_user"] == "eu-7"
     assert (r2["status"], r2["latency_ms"]) == ("error", 2000)

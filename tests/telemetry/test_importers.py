@@ -84,7 +84,7 @@ async def test_jsonl_rejects_bad_lines_and_uses_upload_defaults(tmp_path: Path) 
     assert reasons[2].startswith("invalid JSON")
     assert reasons[3] == "expected a JSON object, got list"
     assert reasons[5].startswith("input_tokens: must be a whole number")
-    assert reasons[6].startswith("status: must be 'ok' or 'error'")
+    assert reasons[6].startswith("status: must be 'ok', 'error' or an HTTP status code")
     assert reasons[7].startswith("latency_ms: must be a number")
     assert reasons[8] == "not valid UTF-8"
 
@@ -127,10 +127,11 @@ async def test_csv_structural_and_value_rejects(tmp_path: Path) -> None:
     assert [(r.line, r.reason) for r in result.rejects] == [
         (3, "not valid UTF-8"),
         (4, "expected 8 fields as in the header, got 9"),
-        (5, "status: must be 'ok' or 'error' (got 'failed')"),
+        (5, "status: must be 'ok', 'error' or an HTTP status code (got 'failed')"),
         (6, "batch: must be true or false (got 'maybe')"),
         (7, "latency_ms: must be a number ≥ 0 (got '-3')"),
-        (9, "input_tokens: missing (required)"),
+        (9, "input_tokens: missing, but output_tokens is given (a call whose usage was not "
+         "recorded leaves out both)"),
     ]
     assert rows == [
         {"input_tokens": 1000, "output_tokens": 100, "status": "ok", "batch": True,

@@ -129,3 +129,45 @@ async def test_a_file_is_priced_per_request_like_the_api(tmp_path: Path) -> None
         [c for c in expected if c is not None]
     )
     assert result.source_cost_usd == pytest.approx(0.51)
+
+
+@pytest.mark.parametrize(
+    ("provider", "model"),
+    [("openai", "text-embedding-3-small"), ("openai", "text-embedding-3-large"),
+     ("google", "gemini-embedding-2"), ("mistral", "codestral-embed-2505")],
+)  # fmt: skip
+async def test_embedding_models_are_priced_as_genai_prices_prices_them(
+    tmp_path: Path, provider: str, model: str
+) -> None:
+    # Embedding models have an input price only: their input tokens at it, no output.
+    cost = await _cost(tmp_path, provider=provider, model=model, input_tokens=123_456,
+                       output_tokens=0, ts="2026-11-01T10:00:00Z")  # fmt: skip
+    catalog = calc_price(Usage(input_tokens=123_456, output_tokens=0), model,
+                         provider_id=provider)  # fmt: skip
+    assert float(catalog.total_price) > 0
+    assert cost == pytest.approx(float(catalog.total_price), rel=0.005)
+
+
+async def test_an_embeddings_file_is_priced_and_named_unpriced_only_when_unknown(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "embeddings.csv"
+    path.write_text(
+        "ts,provider,model,input_tokens,output_tokens\n"
+        "2026-11-01T10:00:00Z,openai,text-embedding-3-small,2000000,0\n"
+        "2026-11-01T10:00:01Z,openai,moderation,1000,0\n"  # listed without a price: free
+        "2026-11-01T10:00:02Z,groq,whisper-large-v3,1000,0\n"  # priced per audio hour
+        "2026-11-01T10:00:03Z,acme,acme-embed,1000,0\n"
+    )
+    async with open_store(tmp_path) as store:
+        result = await store.import_file("d", path)
+        costs = {r["model"]: r["cost_usd"]
+                 for r in await store.fetch("SELECT model, cost_usd FROM requests")}  # fmt: skip
+    small = calc_price(Usage(input_tokens=2_000_000), "text-embedding-3-small",
+                       provider_id="openai")  # fmt: skip
+    assert costs["text-embedding-3-small"] == pytest.approx(float(small.total_price), rel=0.005)
+    assert costs["moderation"] == 0.0
+    assert costs["whisper-large-v3"] is None and costs["acme-embed"] is None
+    assert result.unpriced_models == ["acme-embed", "whisper-large-v3"]
+    rates = pricing.price_per_mtok("openai", "text-embedding-3-small", date(2026, 11, 1))
+    assert rates is not None and rates.output == 0.0 and rates.input > 0

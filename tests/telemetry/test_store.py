@@ -6,6 +6,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from netra.analysis import overview
+from netra.telemetry.schema import COLUMNS
 from tests.telemetry.helpers import open_store, record
 
 
@@ -28,7 +32,8 @@ async def test_ingestion_rejects_carry_the_record_index(tmp_path: Path) -> None:
         )
     assert [(r.line, r.reason) for r in result.rejects] == [
         (1, "expected a JSON object, got str"),
-        (2, "input_tokens: missing (required)"),
+        (2, "input_tokens: missing, but output_tokens is given (a call whose usage was not "
+         "recorded leaves out both)"),
     ]
 
 
@@ -93,3 +98,24 @@ async def test_row_order_is_not_kept_from_the_start_not_only_after_an_import(
         after = (await store.fetch(setting))[0]["kept"]
     assert before is False
     assert after is False
+
+
+async def test_a_file_made_before_usage_recorded_is_upgraded_in_place(tmp_path: Path) -> None:
+    old_columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS if name != "usage_recorded")
+    with duckdb.connect(str(tmp_path / "analytics.duckdb")) as old:
+        old.execute(f"CREATE TABLE requests (dataset_id VARCHAR NOT NULL, {old_columns}, "
+                    "cost_usd DOUBLE)")  # fmt: skip
+        old.execute("INSERT INTO requests (dataset_id, ts, provider, model, input_tokens, "
+                    "output_tokens, status, cost_usd) VALUES ('old', '2026-01-01 10:00:00', "
+                    "'openai', 'gpt-4o', 1000, 100, 'ok', 0.0035)")  # fmt: skip
+    for _ in range(2):  # opening again finds the column there
+        async with open_store(tmp_path) as store:
+            [old_row] = await store.fetch(
+                "SELECT usage_recorded, input_tokens FROM requests WHERE dataset_id = 'old'"
+            )
+            added = await store.insert_records("new", [record(status="error", input_tokens=None,
+                                                              output_tokens=None)])  # fmt: skip
+            totals = await overview.overview_totals(store, "old")
+    assert old_row == {"usage_recorded": True, "input_tokens": 1000}
+    assert added.report.kept["failed_calls_without_usage"] == 1
+    assert (totals["requests"], totals["failed_without_usage_requests"]) == (1, 0)

@@ -16,6 +16,7 @@ from netra.auth.models import User
 from netra.components import Components
 from netra.errors import NotFound
 from netra.telemetry import service as datasets
+from netra.telemetry.import_report import notes_of
 from netra.telemetry.store import ImportResult
 
 SHOWN_REJECTS = 10
@@ -106,6 +107,9 @@ def _as_dict(dataset_id: str, result: ImportResult) -> dict[str, Any]:
         "total_cost_usd": result.total_cost_usd,
         "source_cost_usd": result.source_cost_usd,
         "unpriced_models": result.unpriced_models,
+        "kept": result.report.kept,
+        "fields": [field.__dict__ for field in result.report.fields],
+        "notes": result.report.notes,
     }
 
 
@@ -117,8 +121,8 @@ def _show(out: Console, dataset_id: str, result: ImportResult) -> None:
     )
     if result.source_cost_usd is not None:
         out.print(f"the source reported ${result.source_cost_usd:,.2f}")
-    if result.unpriced_models:
-        out.print("unpriced (not in the price catalogue): " + ", ".join(result.unpriced_models))
+    for note in notes_of(result.report):  # unpriced models among them, with the reason
+        out.print(f"  note: {note}", highlight=False)
     for reject in result.rejects[:SHOWN_REJECTS]:
         out.print(f"  line {reject.line}: {reject.reason}", highlight=False)
     if result.rejected_rows > SHOWN_REJECTS:

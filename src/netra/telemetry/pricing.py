@@ -108,10 +108,23 @@ def _at(price: Decimal | TieredPrices | None, input_tokens: int) -> float | None
     return float(price)
 
 
+def _units(price: ModelPrice) -> list[str]:
+    """The keys the price has a value for, e.g. ["input_mtok"] or ["audio_hours"]."""
+    return [key for key, value in vars(price).items() if value is not None and key[:1] != "_"]
+
+
 def _bands(price: ModelPrice) -> tuple[RateBand, ...] | None:
+    """The price's rates per tier band; None when it cannot be had from token counts.
+
+    A part the catalogue gives no price is free, as genai-prices computes it: embeddings
+    have an input price only, and a model listed without any price costs nothing. A model
+    priced by neither input nor output tokens but by other units (audio hours,
+    characters, pages: transcription, speech, OCR) cannot be priced from the record's
+    token counts: it stays unpriced, never free.
+    """
     values = {key: getattr(price, key, None) for key in _PRICE_KEYS}
-    if values["input_mtok"] is None or values["output_mtok"] is None:
-        return None  # not priced per token (images, audio, …): unpriced, never free
+    if values["input_mtok"] is None and values["output_mtok"] is None and _units(price):
+        return None
     starts = sorted(
         {tier.start for v in values.values() if isinstance(v, TieredPrices) for tier in v.tiers}
     )
@@ -119,9 +132,8 @@ def _bands(price: ModelPrice) -> tuple[RateBand, ...] | None:
     bands = []
     for above, up_to in zip(edges, edges[1:], strict=False):
         sample = above + 1
-        base = _at(values["input_mtok"], sample)
-        output = _at(values["output_mtok"], sample)
-        assert base is not None and output is not None
+        base = _at(values["input_mtok"], sample) or 0.0
+        output = _at(values["output_mtok"], sample) or 0.0
         cached = _at(values["cache_read_mtok"], sample)
         written = _at(values["cache_write_mtok"], sample)
         rates = Rates(
@@ -163,6 +175,25 @@ def _day(key: PriceKey) -> tuple[tuple[datetime, datetime, tuple[RateBand, ...]]
             return None
         segments.append((begin, end, bands))
     return tuple(segments)
+
+
+def unpriced_reason(provider: str, model: str, at: datetime) -> str:
+    """Why a model has no cost: not in the catalogue, or priced in units the record lacks."""
+    price = _resolve(provider, model, at.replace(tzinfo=None), batch=False)
+    if price is None:
+        return "not in the price catalogue"
+    if _bands(price) is not None:
+        return "no catalogue price on that day"
+    units = dict.fromkeys(_UNIT_WORDS.get(key, key.replace("_", " ")) for key in _units(price))
+    return f"priced per {' and per '.join(units)}, not per token"
+
+
+_UNIT_WORDS = {
+    "audio_hours": "audio hour", "input_audio_hours": "audio hour", "input_mchars": "character",
+    "input_document_kpages": "page", "input_annotated_document_kpages": "page",
+    "input_text_messages_kcount": "message", "requests_kcount": "request",
+    "web_searches_kcount": "web search", "storage_searches_kcount": "file search",
+}  # fmt: skip
 
 
 def price_bands(

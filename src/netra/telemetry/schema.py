@@ -3,6 +3,13 @@
 Every input format maps its rows to a plain dict of record fields and hands it to
 `parse_record`, so one set of rules (required fields, defaults, types, bounds) decides
 what is kept, and every rejection reason reads the same whatever the format.
+
+Token usage: instrumentations write none on a failed call, and none on a successful one
+they could not measure (a stream without usage). Such calls are kept, never guessed:
+a failed call without usage costs nothing (0 tokens, $0; its retries are what costs),
+a successful one keeps its token counts unknown (NULL), so sums of tokens and cost skip
+it. Both are stored with `usage_recorded` false. Half a usage (input without output on
+a successful call) is a broken record and rejected.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +48,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("batch", "BOOLEAN"),
     ("source_cost_usd", "DOUBLE"),
     ("metadata", "VARCHAR"),  # JSON text of the source's extra columns
+    # false: the source recorded no token usage (failed: 0 tokens; else tokens NULL)
+    ("usage_recorded", "BOOLEAN"),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 
@@ -65,6 +75,11 @@ MAX_STRING = 2000
 MAX_COUNT = 10**12  # far above any real request; stops overflow and unit mix-ups
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
+# `status` may be an HTTP status code: 400 and above is a failed call, whose error type
+# (when none is given) comes from the code.
+HTTP_STATUS = re.compile(r"[1-5][0-9][0-9]")
+HTTP_ERROR_TYPES = {408: "timeout", 429: "rate_limit", 500: "server_error", 502: "server_error",
+                    503: "server_error", 504: "timeout", 529: "server_error"}  # fmt: skip
 
 
 class RecordError(ValueError):
@@ -167,13 +182,35 @@ def _flag(value: Any) -> bool:
     raise RecordError(f"batch: must be true or false (got {value!r})")
 
 
-def _status(value: Any) -> str:
+def http_error_type(code: int) -> str:
+    """The error type of a failed call known only by its HTTP status code."""
+    return HTTP_ERROR_TYPES.get(code, f"http_{code}")
+
+
+def _failed(fields: Mapping[str, Any]) -> bool:
+    """Whether the record is a failed call: status `error` or an HTTP code ≥ 400, or no
+    status but an error type. (A status that breaks the rules is not; it is rejected.)"""
+    status = fields.get("status")
+    if not _present(status):
+        return _present(fields.get("error_type"))
+    text = str(status).strip().lower()
+    return text == "error" or (HTTP_STATUS.fullmatch(text) is not None and int(text) >= 400)
+
+
+def _outcome(value: Any, error_type: str | None) -> tuple[str, str | None]:
+    """(status, error type): `ok`/`error`, an HTTP status code, or absent (then `error`
+    when an error type is given, else `ok`)."""
     if not _present(value):
-        return "ok"
+        return ("error" if error_type is not None else "ok"), error_type
     text = str(value).strip().lower()
-    if text not in ("ok", "error"):
-        raise RecordError(f"status: must be 'ok' or 'error' (got {value!r})")
-    return text
+    if text in ("ok", "error"):
+        return text, error_type
+    if HTTP_STATUS.fullmatch(text):
+        code = int(text)
+        if code < 400:
+            return "ok", error_type
+        return "error", error_type if error_type is not None else http_error_type(code)
+    raise RecordError(f"status: must be 'ok', 'error' or an HTTP status code (got {value!r})")
 
 
 def _identity(fields: Mapping[str, Any], defaults: Defaults) -> tuple[str, str]:
@@ -193,12 +230,44 @@ def _required(fields: Mapping[str, Any], name: str) -> Any:
     return value
 
 
-def _tokens(fields: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
-    input_tokens = _count("input_tokens", _required(fields, "input_tokens"))
-    output_tokens = _count("output_tokens", _required(fields, "output_tokens"))
+Tokens = tuple[int | None, int | None, int | None, int | None, int | None, bool]
+
+
+def _usage_count(fields: Mapping[str, Any], name: str, other: str, failed: bool) -> int:
+    """input_tokens or output_tokens: as given; 0 on a failed call that lacks it; a
+    successful call that gives the other count but not this one is rejected."""
+    value = fields.get(name)
+    if _present(value):
+        return _count(name, value)
+    if failed:
+        return 0
+    raise RecordError(
+        f"{name}: missing, but {other} is given (a call whose usage was not recorded "
+        "leaves out both)"
+    )
+
+
+def _tokens(fields: Mapping[str, Any], failed: bool) -> Tokens:
+    """input, output, cached, cache write and reasoning tokens, and whether the source
+    recorded the usage. The rules run in the order the CSV path (_csv_sql) checks them."""
+    given_in = _present(fields.get("input_tokens"))
+    given_out = _present(fields.get("output_tokens"))
+    unknown = not (given_in or given_out or failed)
+    input_tokens = output_tokens = None
+    if not unknown:
+        input_tokens = _usage_count(fields, "input_tokens", "output_tokens", failed)
+        output_tokens = _usage_count(fields, "output_tokens", "input_tokens", failed)
     cached, written, reasoning = (
         _count(name, fields[name]) if _present(fields.get(name)) else 0 for name in _OPTIONAL_COUNTS
     )
+    if unknown:
+        if cached or written or reasoning:
+            raise RecordError(
+                "cached_input_tokens, cache_write_tokens or reasoning_tokens given without "
+                "input_tokens and output_tokens"
+            )
+        return None, None, None, None, None, False
+    assert input_tokens is not None and output_tokens is not None
     if cached + written > input_tokens:
         raise RecordError(
             f"cached_input_tokens + cache_write_tokens ({cached} + {written}) exceed "
@@ -209,7 +278,7 @@ def _tokens(fields: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
             f"reasoning_tokens ({reasoning}) exceed output_tokens ({output_tokens}); "
             "output_tokens must include them"
         )
-    return input_tokens, output_tokens, cached, written, reasoning
+    return input_tokens, output_tokens, cached, written, reasoning, given_in and given_out
 
 
 def _split(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -229,7 +298,9 @@ def parse_record(raw: Mapping[str, Any], defaults: Defaults = Defaults()) -> Row
     fields, extras = _split(raw)
     ts = parse_timestamp(_required(fields, "ts"))
     provider, model = _identity(fields, defaults)
-    input_tokens, output_tokens, cached, written, reasoning = _tokens(fields)
+    input_tokens, output_tokens, cached, written, reasoning, recorded = _tokens(
+        fields, _failed(fields)
+    )
     latency, ttft = (
         _amount(name, fields[name]) if _present(fields.get(name)) else None for name in _DURATIONS
     )
@@ -239,7 +310,7 @@ def parse_record(raw: Mapping[str, Any], defaults: Defaults = Defaults()) -> Row
     )
     cost = _amount("cost_usd", fields["cost_usd"]) if _present(fields.get("cost_usd")) else None
     metadata = json.dumps(extras, ensure_ascii=False, default=str) if extras else None
-    status = _status(fields.get("status"))
+    status, strings[0] = _outcome(fields.get("status"), strings[0])  # strings[0]: error_type
     return (
         ts,
         provider,
@@ -257,4 +328,5 @@ def parse_record(raw: Mapping[str, Any], defaults: Defaults = Defaults()) -> Row
         _flag(fields.get("batch")),
         cost,
         metadata,
+        recorded,
     )

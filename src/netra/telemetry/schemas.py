@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from netra.db.base import isoformat_z
+from netra.telemetry.import_report import ImportReport
 
 UtcTime = Annotated[datetime, PlainSerializer(isoformat_z, return_type=str)]
 
@@ -36,7 +37,37 @@ class Reject(BaseModel):
     reason: str
 
 
-class DatasetUploaded(Dataset):
+class FieldReport(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    field: str = Field(description="a record field (TELEMETRY.md)")
+    present_pct: float = Field(description="share of the imported rows that carry it, 0..100")
+    note: str | None = Field(default=None, description="what its absence means, or the "
+                             "importer's word on it")  # fmt: skip
+
+
+class UploadReport(BaseModel):
+    """What an import kept, what its source lacked, and why (beside rows and rejects)."""
+
+    kept: dict[str, int] = Field(
+        default_factory=dict,
+        description="calls kept without token usage: failed_calls_without_usage (0 tokens, "
+        "$0) and usage_unknown (tokens and cost unknown, left out of their sums)",
+    )
+    fields: list[FieldReport] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="the report in words")
+
+    @staticmethod
+    def of(report: ImportReport) -> dict[str, Any]:
+        """The report's fields, to build a response with."""
+        return {
+            "kept": dict(report.kept),
+            "fields": [FieldReport.model_validate(f) for f in report.fields],
+            "notes": list(report.notes),
+        }
+
+
+class DatasetUploaded(Dataset, UploadReport):
     rejects: list[Reject] = Field(description="the first 100 rejected rows")
     unpriced_models: list[str] = Field(default_factory=list)
 
@@ -52,7 +83,7 @@ class DatasetCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class IngestAccepted(BaseModel):
+class IngestAccepted(UploadReport):
     accepted: int
     rejected: int
     rejects: list[Reject]

@@ -20,8 +20,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from netra.telemetry import pricing, schema
-from netra.telemetry.importers import Importer, Parsed, Staged
+from netra.telemetry import import_report, pricing, schema
+from netra.telemetry.importers import Importer, Note, Parsed, Staged
 from netra.telemetry.importers._base import STAGE_TABLE
 from netra.telemetry.schema import COLUMN_NAMES, COLUMNS, Defaults, RecordError, Row
 from netra.telemetry.store import Progress
@@ -77,6 +77,7 @@ def import_file(
                     progress(min(file.tell() / size * 0.95, 0.95))
 
             staged = stage_parsed(cursor, importer.read(file, defaults), report)
+        staged.stats = stats(cursor)
         insert(valid_rows(), price_keys(cursor, valid_rows()))
     if progress is not None:
         progress(1.0)
@@ -138,6 +139,8 @@ def stage_parsed(
         for line, outcome in chunk:
             if isinstance(outcome, str):
                 staged.reject(line, outcome)
+            elif isinstance(outcome, Note):
+                staged.note(outcome)
             else:
                 rows.append(outcome)
         staged.rows += len(rows)
@@ -159,6 +162,7 @@ def stage_records(cursor: duckdb.DuckDBPyConnection, records: list[Any]) -> Stag
         if isinstance(outcome, str):
             staged.reject(index, outcome)
             continue
+        assert not isinstance(outcome, Note)  # the record rules give rows or reasons
         staged.rows += 1
         request_id = outcome[_REQUEST_ID]
         if request_id is not None:
@@ -167,7 +171,19 @@ def stage_records(cursor: duckdb.DuckDBPyConnection, records: list[Any]) -> Stag
             seen.add(request_id)
         rows.append(outcome)
     append_rows(cursor, rows)
+    staged.stats = stats(cursor)
     return staged
+
+
+def stats(
+    cursor: duckdb.DuckDBPyConnection, relation: str | None = None, params: list[Any] | None = None
+) -> dict[str, int]:
+    """import_report's counts over `relation` (default: the staged valid rows)."""
+    cursor.execute(import_report.stats_sql(relation or valid_rows()), params or [])
+    names = [column[0] for column in cursor.description or []]
+    row = cursor.fetchone()
+    assert row is not None
+    return dict(zip(names, map(int, row), strict=True))
 
 
 def append_rows(cursor: duckdb.DuckDBPyConnection, rows: list[Row]) -> None:
@@ -226,10 +242,17 @@ def price_keys(cursor: duckdb.DuckDBPyConnection, relation: str) -> list[pricing
 
 
 def priced_select_for(relation: str, rows: list[pricing.RateRow]) -> tuple[str, list[Any]]:
+    """`relation` with the cost of each row: NULL when the catalogue cannot price it or its
+    usage is unknown; a call of no tokens (a failed call without usage) costs $0 at any
+    price."""
     rates, params = pricing.rates_sql(rows)
     selected = ", ".join(f"q.{name}" for name in COLUMN_NAMES)
+    cost = (
+        "CASE WHEN q.input_tokens = 0 AND q.output_tokens = 0 THEN 0.0 "
+        f"ELSE {pricing.cost_sql('q', 'r')} END"
+    )
     sql = (
-        f"SELECT {selected}, {pricing.cost_sql('q', 'r')} AS cost_usd FROM {relation} AS q "
+        f"SELECT {selected}, {cost} AS cost_usd FROM {relation} AS q "
         f"LEFT JOIN {rates} AS r ON {pricing.rate_join('q', 'r')}"
     )
     return sql, params
@@ -250,6 +273,7 @@ __all__ = [
     "priced_select",
     "priced_select_for",
     "stage_parsed",
+    "stats",
     "stage_records",
     "valid_rows",
 ]

@@ -388,7 +388,8 @@ SELECT ts, provider, model, input_tokens, output_tokens::BIGINT AS output_tokens
   'px-' || prefix AS prefix_hash, max_tokens, batch,
   NULL::DOUBLE AS source_cost_usd,
   CASE kind WHEN '{CONVERSATION}' THEN '{{"turn": ' || pos || '}}'
-    WHEN '{RETRY}' THEN '{{"attempt": ' || pos || '}}' END AS metadata
+    WHEN '{RETRY}' THEN '{{"attempt": ' || pos || '}}' END AS metadata,
+  true AS usage_recorded
 FROM shaped
 """
 

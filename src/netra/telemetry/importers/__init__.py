@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from netra.errors import ValidationFailed
+from netra.telemetry.import_report import Note
 from netra.telemetry.importers._base import Importer, Parsed, Staged
 from netra.telemetry.importers.helicone import IMPORTER as HELICONE
 from netra.telemetry.importers.langfuse_observations import IMPORTER as LANGFUSE
@@ -28,7 +29,8 @@ FORMATS = ("auto", *IMPORTERS)
 _HEAD_BYTES = 64 * 1024
 
 __all__ = [
-    "FORMATS", "IMPORTERS", "Importer", "Parsed", "Staged", "choose_importer", "detect_format",
+    "FORMATS", "IMPORTERS", "Importer", "Note", "Parsed", "Staged", "choose_importer",
+    "detect_format",
 ]  # fmt: skip
 
 

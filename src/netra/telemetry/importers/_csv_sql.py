@@ -21,7 +21,14 @@ import duckdb
 
 from netra.telemetry.importers._base import STAGE_TABLE, Judged, Staged
 from netra.telemetry.pricing import PriceKey
-from netra.telemetry.schema import COLUMN_NAMES, MAX_COUNT, MAX_STRING, RECORD_FIELDS, Defaults
+from netra.telemetry.schema import (
+    COLUMN_NAMES,
+    HTTP_ERROR_TYPES,
+    MAX_COUNT,
+    MAX_STRING,
+    RECORD_FIELDS,
+    Defaults,
+)
 from netra.telemetry.store import MAX_REJECTS, Reject, sql_literal
 
 _REJECTS, _SCAN = "netra_csv_rejects", "netra_csv_scan"
@@ -32,6 +39,17 @@ _STRINGS = ("error_type", "feature", "end_user", "conversation_id", "request_id"
             "prompt_hash", "prefix_hash")  # fmt: skip
 _TRUE = "('true', '1', 'yes', 'y', 't')"
 _FALSE = "('false', '0', 'no', 'n', 'f')"
+# schema's rules on status and usage, in SQL over the trimmed text (s_*) of the fields:
+# an HTTP status code (three digits, so text compares as numbers do) ≥ 400 is a failure.
+# Written as CASEs, which DuckDB evaluates only for the rows that reach a branch: the
+# pattern match and the failure test run for the rare rows that need them, not for all.
+_PLAIN = "lower(s_status) IN ('ok', 'error')"
+_HTTP = "regexp_full_match(s_status, '[1-5][0-9][0-9]')"
+_FAILED = (
+    "(CASE WHEN s_status IS NULL THEN s_error_type IS NOT NULL "
+    f"WHEN {_PLAIN} THEN lower(s_status) = 'error' ELSE {_HTTP} AND s_status >= '400' END)"
+)
+_NO_USAGE = "(s_input_tokens IS NULL AND s_output_tokens IS NULL)"
 _FOUND = re.compile(r"Found: (\d+)")
 
 
@@ -75,7 +93,12 @@ def _reasons() -> list[tuple[str, str]]:
     ]  # fmt: skip
     for name in _COUNTS:
         if name in ("input_tokens", "output_tokens"):
-            rules.append((f"s_{name} IS NULL", f"'{name}: missing (required)'"))
+            other = "output_tokens" if name == "input_tokens" else "input_tokens"
+            rules.append((
+                f"s_{name} IS NULL AND s_{other} IS NOT NULL AND NOT failed",
+                f"'{name}: missing, but {other} is given (a call whose usage was not "
+                "recorded leaves out both)'",
+            ))  # fmt: skip
         rules.append((
             f"s_{name} IS NOT NULL AND (d_{name} IS NULL OR NOT isfinite(d_{name}) "
             f"OR d_{name} < 0 OR d_{name} <> floor(d_{name}))",
@@ -83,12 +106,18 @@ def _reasons() -> list[tuple[str, str]]:
         ))  # fmt: skip
         rules.append((f"d_{name} > {MAX_COUNT}", f"'{name}: implausibly large (> {MAX_COUNT})'"))
         if name == "reasoning_tokens":
+            # past the rules above a missing count is 0 (a failed call) or unknown (and
+            # then no detail is above 0): coalesced to 0 they compare as in schema
             rules += [
+                (f"{_NO_USAGE} AND NOT failed AND (coalesce(d_cached_input_tokens, 0) > 0 OR "
+                 "coalesce(d_cache_write_tokens, 0) > 0 OR coalesce(d_reasoning_tokens, 0) > 0)",
+                 "'cached_input_tokens, cache_write_tokens or reasoning_tokens given without "
+                 "input_tokens and output_tokens'"),
                 ("coalesce(d_cached_input_tokens, 0) + coalesce(d_cache_write_tokens, 0)"
-                 " > d_input_tokens",
+                 " > coalesce(d_input_tokens, 0)",
                  "'cached_input_tokens + cache_write_tokens exceed input_tokens; "
                  "input_tokens must include them'"),
-                ("coalesce(d_reasoning_tokens, 0) > d_output_tokens",
+                ("coalesce(d_reasoning_tokens, 0) > coalesce(d_output_tokens, 0)",
                  "'reasoning_tokens exceed output_tokens; output_tokens must include them'"),
             ]  # fmt: skip
     for name in _AMOUNTS:
@@ -102,7 +131,8 @@ def _reasons() -> list[tuple[str, str]]:
             (f"length(s_{name}) > {MAX_STRING}", f"'{name}: longer than {MAX_STRING} characters'")
         )
     rules.append(("status NOT IN ('ok', 'error')",
-                  "'status: must be ''ok'' or ''error''' || " + _got("s_status")))  # fmt: skip
+                  "'status: must be ''ok'', ''error'' or an HTTP status code' || "
+                  + _got("s_status")))  # fmt: skip
     rules.append(("batch IS NULL", "'batch: must be true or false' || " + _got("s_batch")))
     return rules
 
@@ -142,25 +172,45 @@ def _timestamp(text: str) -> str:
     )
 
 
+def _http_error_type() -> str:
+    cases = " ".join(f"WHEN '{code}' THEN '{kind}'" for code, kind in HTTP_ERROR_TYPES.items())
+    return f"CASE s_status {cases} ELSE 'http_' || s_status END"
+
+
 def _outer_sql(defaults: Defaults) -> str:
     def count(name: str, default: str = "NULL") -> str:
         return f"CASE WHEN d_{name} BETWEEN 0 AND {MAX_COUNT} THEN d_{name}::BIGINT " \
-               f"ELSE {default} END AS {name}"  # fmt: skip
+               f"ELSE {default} END"  # fmt: skip
+
+    def usage(name: str) -> str:  # missing: 0 on a failed call, else unknown (or rejected)
+        return f"CASE WHEN s_{name} IS NULL THEN CASE WHEN {_FAILED} THEN 0 END " \
+               f"ELSE {count(name)} END AS {name}"  # fmt: skip
+
+    def detail(name: str) -> str:  # unknown beside unknown usage, else 0 by default
+        return f"CASE WHEN NOT {_NO_USAGE} OR {_FAILED} THEN {count(name, '0')} " \
+               f"END AS {name}"  # fmt: skip
 
     columns = [
         "CASE WHEN isfinite(t_ts) THEN t_ts END AS ts",
         f"lower(coalesce(s_provider, {sql_literal(defaults.provider)})) AS provider",
         f"coalesce(s_model, {sql_literal(defaults.model)}) AS model",
-        count("input_tokens"), count("output_tokens"),
-        count("cached_input_tokens", "0"), count("cache_write_tokens", "0"),
-        count("reasoning_tokens", "0"),
+        usage("input_tokens"), usage("output_tokens"),
+        detail("cached_input_tokens"), detail("cache_write_tokens"), detail("reasoning_tokens"),
         "d_latency_ms AS latency_ms", "d_ttft_ms AS ttft_ms",
-        "coalesce(lower(s_status), 'ok') AS status",
-        *(f"s_{name} AS {name}" for name in _STRINGS),
-        count("max_tokens"),
+        "CASE WHEN s_status IS NULL THEN CASE WHEN s_error_type IS NOT NULL THEN 'error' "
+        f"ELSE 'ok' END WHEN {_PLAIN} THEN lower(s_status) WHEN {_HTTP} THEN "
+        "CASE WHEN s_status >= '400' THEN 'error' ELSE 'ok' END ELSE lower(s_status) END "
+        "AS status",
+        "s_error_type AS error_type",  # and from an HTTP status code: see _relation
+        *(f"s_{name} AS {name}" for name in _STRINGS if name != "error_type"),
+        f"{count('max_tokens')} AS max_tokens",
         f"CASE WHEN s_batch IS NULL OR lower(s_batch) IN {_FALSE} THEN false "
         f"WHEN lower(s_batch) IN {_TRUE} THEN true END AS batch",
         "d_cost_usd AS source_cost_usd", "metadata",
+        "s_input_tokens IS NOT NULL AND s_output_tokens IS NOT NULL AS usage_recorded",
+        # only where a count is missing is it asked whether the call failed
+        f"CASE WHEN s_input_tokens IS NULL OR s_output_tokens IS NULL THEN {_FAILED} "
+        "ELSE false END AS failed",
     ]  # fmt: skip
     return ", ".join(columns)
 
@@ -213,9 +263,16 @@ def _relation(
         f" auto_detect = false, delim = ',', quote = '\"', escape = '\"', store_rejects = true,"
         f" rejects_table = '{_REJECTS}', rejects_scan = '{_SCAN}')"
     )
+    # A failure known by its HTTP status code alone takes its error type from the code;
+    # asked here, of the few failed rows, where the status is typed already.
+    error_type = (
+        "CASE WHEN status <> 'error' OR error_type IS NOT NULL OR s_status IS NULL OR "
+        f"lower(s_status) = 'error' THEN error_type ELSE {_http_error_type()} END AS error_type"
+    )
+    final = ", ".join(error_type if name == "error_type" else name for name in COLUMN_NAMES)
     # Three levels so that each field is parsed once: text, then typed, then judged.
     return (
-        f"(SELECT {', '.join(COLUMN_NAMES)}, {_reason_sql()} AS reason FROM "
+        f"(SELECT {final}, {_reason_sql()} AS reason FROM "
         f"(SELECT * EXCLUDE (metadata), {_outer_sql(defaults)} "
         f"FROM (SELECT {_typed_sql(fields, extras)} FROM {read})))"
     )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 from netra.settings import Settings
+from netra.telemetry.import_report import ImportReport
 from netra.telemetry.schema import Defaults
 
 MAX_REJECTS = 100
@@ -31,8 +32,9 @@ class Reject:
 
 @dataclass
 class ImportResult:
-    """`rows`, `rejected_rows` and `rejects` count this call; the rest describe the whole
-    dataset after it (so an incremental ingest can refresh the catalogue row)."""
+    """`rows`, `rejected_rows`, `rejects` and `report` (what was kept, what the source
+    lacked) describe this call; the rest the whole dataset after it (so an incremental
+    ingest can refresh the catalogue row)."""
 
     format: str
     rows: int
@@ -45,6 +47,7 @@ class ImportResult:
     dataset_rows: int = 0
     inserted_rows: int = 0  # rows actually added (re-sent request_ids are not)
     source_cost_usd: float | None = None  # what the source reported, where it did
+    report: ImportReport = field(default_factory=ImportReport)
 
 
 def sql_literal(value: str | None) -> str:

@@ -29,7 +29,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -52,7 +52,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
         "(server) or 'netra-apex[chdb]' (embedded)"
     ) from error
 
-from netra.telemetry import staging, synthetic
+from netra.telemetry import import_report, staging, synthetic
 from netra.telemetry.importers import Staged, choose_importer
 from netra.telemetry.importers._base import STAGE_TABLE
 from netra.telemetry.pricing import PriceKey
@@ -106,6 +106,9 @@ TABLE_COLUMNS = (
     + ", ".join(f"{name} {_column_type(name, kind)}" for name, kind in COLUMNS)
     + ", cost_usd Nullable(Float64)"
 )
+# Columns added since the first release, with what rows stored before them read as: a
+# table made before gets them when the store opens (`added_columns_ddl`).
+ADDED_COLUMNS = {"usage_recorded": "Nullable(Bool) DEFAULT true"}
 
 
 # -- where the data lives ---------------------------------------------------------------
@@ -199,6 +202,19 @@ def table_ddl(target: Target) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {TABLE} {on} AS {local} ENGINE = Distributed("
         f"{literal(target.cluster)}, {literal(target.database)}, {literal(local)}, rand())",
     ]
+
+
+def added_columns_ddl(target: Target, existing: Iterable[str]) -> list[str]:
+    """ALTER statements that add ADDED_COLUMNS missing from the `existing` columns of the
+    requests table; on a cluster to every node's local table and the Distributed one."""
+    on = f" ON CLUSTER {literal(target.cluster)}" if target.cluster else ""
+    tables = [target.local_table, TABLE] if target.cluster else [TABLE]
+    have = set(existing)
+    return [
+        f"ALTER TABLE {table}{on} ADD COLUMN IF NOT EXISTS {name} {kind}"
+        for name, kind in ADDED_COLUMNS.items() if name not in have
+        for table in tables
+    ]  # fmt: skip
 
 
 def delete_sql(target: Target, dataset_id: str) -> str:
@@ -893,6 +909,12 @@ class ClickHouseStore:
             try:
                 for statement in table_ddl(self.target):
                     executor.execute(statement)
+                columns = executor.query(
+                    "SELECT name FROM system.columns WHERE database = currentDatabase() "
+                    f"AND table = {literal(TABLE)}"
+                ).column("name").to_pylist()
+                for statement in added_columns_ddl(self.target, columns):
+                    executor.execute(statement)
             except BaseException:
                 executor.close()
                 raise
@@ -945,13 +967,18 @@ class ClickHouseStore:
         self, dataset_id: str, path: Path, fmt: str, defaults: Defaults, progress: Progress | None
     ) -> ImportResult:
         importer = choose_importer(path, fmt)
+        # A file judged in SQL streams straight into the table: what it added is counted
+        # there, as the difference it made.
+        before = self._stats(dataset_id) if importer.judge is not None else None
         with _scratch(self.staging_memory_limit) as scratch:
             staged = staging.import_file(
                 scratch, importer, path, defaults,
                 lambda source, keys: self._insert_priced(scratch, dataset_id, source, keys),
                 progress,
             )  # fmt: skip
-        return self._result(dataset_id, importer.name, staged, staged.rows)
+        if staged.stats is None and before is not None:
+            staged.stats = import_report.difference(self._stats(dataset_id), before)
+        return self._result(dataset_id, importer.name, staged, staged.rows, importer.field_notes)
 
     async def insert_records(self, dataset_id: str, records: list[dict[str, Any]]) -> ImportResult:
         return await asyncio.to_thread(self._insert_records, dataset_id, records)
@@ -1035,18 +1062,32 @@ class ClickHouseStore:
         )
         return self.executor.insert(TABLE, relation.to_arrow_reader(BATCH_ROWS))
 
-    def _result(self, dataset_id: str, fmt: str, staged: Staged, inserted: int) -> ImportResult:
+    def _stats(self, dataset_id: str) -> dict[str, int]:
+        [row] = self._fetch(
+            import_report.stats_sql("(SELECT * FROM requests WHERE dataset_id = ?) AS q"),
+            [dataset_id],
+        )
+        return {name: int(value or 0) for name, value in row.items()}
+
+    def _result(
+        self,
+        dataset_id: str,
+        fmt: str,
+        staged: Staged,
+        inserted: int,
+        field_notes: Mapping[str, str] | None = None,
+    ) -> ImportResult:
         [stats] = self._fetch(
             "SELECT count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts, "
             "coalesce(sum(cost_usd), 0)::DOUBLE AS cost, count(source_cost_usd) AS sourced, "
             "sum(source_cost_usd)::DOUBLE AS source_cost FROM requests WHERE dataset_id = ?",
             [dataset_id],
         )
-        unpriced = self._fetch(
-            "SELECT DISTINCT model FROM requests WHERE dataset_id = ? AND cost_usd IS NULL "
-            "ORDER BY model",
-            [dataset_id],
-        )
+        unpriced = [
+            (row["provider"], row["model"], row["last_ts"])
+            for row in self._fetch(import_report.UNPRICED, [dataset_id])
+        ]
+        report = import_report.build(staged.stats, staged.notes, field_notes, unpriced)
         return ImportResult(
             format=fmt,
             rows=staged.rows,
@@ -1055,10 +1096,11 @@ class ClickHouseStore:
             first_ts=_utc(stats["first_ts"]),
             last_ts=_utc(stats["last_ts"]),
             total_cost_usd=float(stats["cost"]),
-            unpriced_models=[row["model"] for row in unpriced],
+            unpriced_models=sorted({model for _, model, _ in unpriced}),
             dataset_rows=int(stats["n"]),
             inserted_rows=inserted,
             source_cost_usd=float(stats["source_cost"]) if stats["sourced"] else None,
+            report=report,
         )
 
 
@@ -1072,6 +1114,7 @@ __all__ = [
     "Statement",
     "Target",
     "UnsupportedSQL",
+    "added_columns_ddl",
     "arrow_stream",
     "connect",
     "delete_sql",

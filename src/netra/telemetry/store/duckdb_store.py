@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from typing import Any
 
 import duckdb
 
-from netra.telemetry import staging, synthetic
+from netra.telemetry import import_report, staging, synthetic
 from netra.telemetry.importers import Staged, choose_importer
 from netra.telemetry.pricing import PriceKey
 from netra.telemetry.schema import COLUMN_NAMES, COLUMNS, Defaults
@@ -40,7 +40,11 @@ _DDL = (
     + ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
     + ", cost_usd DOUBLE)"
 )
+# Columns added since the first release, each with what rows stored before it hold:
+# opening an older file adds them in place.
+_ADDED_COLUMNS = ("usage_recorded BOOLEAN DEFAULT true",)
 _COLUMN_LIST = ", ".join(COLUMN_NAMES)
+_DATASET_ROWS = "(SELECT * FROM requests WHERE dataset_id = ?) AS q"
 # DuckDB's buffer pool; beyond it, it spills to <file>.tmp. Imports run at 512 MB, which
 # keeps a 1 GB import under ~800 MB of process memory; analyses run at 2 GB, because the
 # finders' aggregations over 10M rows take twice as long when they spill (measured: 16 s
@@ -93,6 +97,8 @@ class DuckDBStore:
             },
         )
         connection.execute(_DDL)
+        for column in _ADDED_COLUMNS:
+            connection.execute(f"ALTER TABLE requests ADD COLUMN IF NOT EXISTS {column}")
         self._connection = connection
 
     async def close(self) -> None:
@@ -165,6 +171,9 @@ class DuckDBStore:
     ) -> ImportResult:
         importer = choose_importer(path, fmt)
         with self._writing() as cursor:
+            # A file judged in SQL goes straight into the table: what it added is counted
+            # there, as the difference it made.
+            before = self._stats(cursor, dataset_id) if importer.judge is not None else None
             try:
                 staged = staging.import_file(
                     cursor, importer, path, defaults,
@@ -173,7 +182,11 @@ class DuckDBStore:
                 )  # fmt: skip
             finally:
                 staging.drop_stage(cursor)
-            return self._result(cursor, dataset_id, importer.name, staged, staged.rows)
+            if staged.stats is None and before is not None:
+                staged.stats = import_report.difference(self._stats(cursor, dataset_id), before)
+            return self._result(
+                cursor, dataset_id, importer.name, staged, staged.rows, importer.field_notes
+            )
 
     async def insert_records(self, dataset_id: str, records: list[dict[str, Any]]) -> ImportResult:
         return await asyncio.to_thread(self._insert_records, dataset_id, records)
@@ -252,6 +265,9 @@ class DuckDBStore:
             raise
         return int(result[0]) if result else 0
 
+    def _stats(self, cursor: duckdb.DuckDBPyConnection, dataset_id: str) -> dict[str, int]:
+        return staging.stats(cursor, _DATASET_ROWS, [dataset_id])
+
     def _result(
         self,
         cursor: duckdb.DuckDBPyConnection,
@@ -259,6 +275,7 @@ class DuckDBStore:
         fmt: str,
         staged: Staged,
         inserted: int,
+        field_notes: Mapping[str, str] | None = None,
     ) -> ImportResult:
         stats = cursor.execute(
             "SELECT count(*), min(ts), max(ts), coalesce(sum(cost_usd), 0)::DOUBLE, "
@@ -267,11 +284,8 @@ class DuckDBStore:
             [dataset_id],
         ).fetchone()
         assert stats is not None
-        unpriced = cursor.execute(
-            "SELECT DISTINCT model FROM requests WHERE dataset_id = ? AND cost_usd IS NULL "
-            "ORDER BY model",
-            [dataset_id],
-        ).fetchall()
+        unpriced = cursor.execute(import_report.UNPRICED, [dataset_id]).fetchall()
+        report = import_report.build(staged.stats, staged.notes, field_notes, unpriced)
         return ImportResult(
             format=fmt,
             rows=staged.rows,
@@ -280,8 +294,9 @@ class DuckDBStore:
             first_ts=_utc(stats[1]),
             last_ts=_utc(stats[2]),
             total_cost_usd=float(stats[3]),
-            unpriced_models=[row[0] for row in unpriced],
+            unpriced_models=sorted({row[1] for row in unpriced}),
             dataset_rows=int(stats[0]),
             inserted_rows=inserted,
             source_cost_usd=float(stats[5]) if stats[4] else None,
+            report=report,
         )

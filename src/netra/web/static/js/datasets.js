@@ -1,5 +1,6 @@
-// Datasets: upload with progress and rejected lines, demo data, the list, and the
-// picker that chooses the dataset a thread's next question uses.
+// Datasets: upload with progress, its report (what was kept, what the file lacks) and
+// rejected lines, demo data, the list, and the picker that chooses the dataset a
+// thread's next question uses.
 import { $, h, ask, num, usd, day, showError } from "./dom.js";
 import { request, upload } from "./api.js";
 
@@ -57,6 +58,32 @@ function render() {
 
 function status(text) { $("upload-status").textContent = text; }
 
+/** The upload report's box, made once beside the status line. */
+function reportBox() {
+  let box = $("upload-report");
+  if (!box) {
+    box = h("div", { id: "upload-report", class: "upload-report", hidden: true });
+    $("upload-status").after(box);
+  }
+  return box;
+}
+
+/** The upload report, short: its notes, then the fields the file lacks, folded. */
+function showReport(result) {
+  const box = reportBox();
+  const notes = result ? result.notes || [] : [];
+  const lacking = result ? (result.fields || []).filter((f) => f.note) : [];
+  box.hidden = !notes.length && !lacking.length;
+  const parts = [];
+  if (notes.length) parts.push(h("ul", { class: "report-notes" }, notes.map((n) => h("li", {}, n))));
+  if (lacking.length) {
+    parts.push(h("details", { class: "report-fields" },
+      h("summary", {}, `Not in this file: ${lacking.map((f) => f.field).join(", ")}`),
+      h("ul", {}, lacking.map((f) => h("li", {}, h("code", {}, f.field), ` ${f.note}`)))));
+  }
+  box.replaceChildren(...parts);
+}
+
 function showRejects(rejects, total) {
   const box = $("rejects");
   box.hidden = !rejects.length;
@@ -82,6 +109,7 @@ async function uploadFile() {
   bar.value = 0;
   $("upload-btn").disabled = true;
   showRejects([], 0);
+  showReport(null);
   status(`Uploading ${file.name}…`);
   try {
     const result = await upload(form, (share) => {
@@ -91,6 +119,7 @@ async function uploadFile() {
     });
     bar.value = 1;
     status(`${result.name}: ${num(result.rows)} rows imported, ${num(result.rejected_rows)} rejected.`);
+    showReport(result);
     showRejects(result.rejects || [], result.rejected_rows || 0);
     $("upload-form").reset();
     await loadDatasets();
