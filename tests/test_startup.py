@@ -60,6 +60,13 @@ def test_load_settings_rejects_a_default_secret_in_production() -> None:
     assert load_settings(env="production", secret_key="y" * 32).env == "production"
 
 
+def test_production_refuses_to_run_without_rate_limits() -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(env="production", secret_key="y" * 32, rate_limits=False)
+    assert any("NETRA_RATE_LIMITS" in p for p in error.value.problems)
+    assert load_settings(env="test", rate_limits=False).rate_limits is False
+
+
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A TCP port that accepts connections and never says a word (a hung dependency)."""

@@ -13,9 +13,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from netra import __version__, metrics, startup
+from netra import __version__, metrics, openapi, startup
 from netra.analysis.routes import router as analysis_router
 from netra.auth.routes import router as auth_router
 from netra.chat.agui import router as agui_router
@@ -24,6 +25,8 @@ from netra.components import Components
 from netra.errors import NetraError
 from netra.health import router as health_router
 from netra.realtime.routes import router as realtime_router
+from netra.request_limits import RequestLimits
+from netra.security_headers import SecurityHeaders
 from netra.settings import Settings
 from netra.telemetry.routes import router as datasets_router
 from netra.web.routes import router as web_router
@@ -54,15 +57,29 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _envelope(422, "validation_error", f"{where}: {first['message']}", details=details)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         code = HTTP_CODES.get(error.status_code, "bad_request")
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         return JSONResponse({"error": {"code": code, "message": str(error.detail)}},
-                            status_code=error.status_code, headers=error.headers)
+                            status_code=error.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error")  # logged once here, loudly; never sent to the client
         return _envelope(500, "internal_error", "internal error; it has been logged")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path: Starlette's 405 names only those of
+    the first route that matched the path, where a path often has one route per method."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 class HttpMetrics:
@@ -106,13 +123,22 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         finally:
             await startup.stop(parts)
 
+    docs = settings.api_docs_enabled
     app = FastAPI(title="Netra Apex", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+                  docs_url="/api/docs" if docs else None,
+                  openapi_url="/api/openapi.json" if docs else None, redoc_url=None)
     _install_error_handlers(app)
+    # Outermost last: every answer (a 413 included) is counted and carries the headers.
+    app.add_middleware(RequestLimits, settings=settings)
     app.add_middleware(HttpMetrics)
+    app.add_middleware(SecurityHeaders, settings=settings)
+    if settings.env == "production" and settings.metrics_token is None:
+        log.warning("NETRA_METRICS_TOKEN is unset: /metrics answers anyone who can reach "
+                    "this server")
     for router in (health_router, auth_router, chat_router, agui_router, datasets_router,
                    analysis_router, realtime_router, web_router):
         app.include_router(router)
+    openapi.install(app)
     return app
 
 
@@ -122,5 +148,6 @@ def create_worker_app(settings: Settings, components: Components) -> FastAPI:
                   openapi_url=None, redoc_url=None)
     app.state.components = components
     _install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.include_router(health_router)
     return app

@@ -1,4 +1,4 @@
-"""The `netra` command: serve, worker, ask, demo, ingest, migrate, check-config."""
+"""The `netra` command: serve, worker, ask, demo, ingest, migrate, check-config, smoke."""
 
 from __future__ import annotations
 
@@ -294,6 +294,34 @@ def ask(
 
     code = asyncio.run(run())
     raise typer.Exit(code)
+
+
+@app.command()
+def smoke(
+    url: str = typer.Argument(..., help="the deployment's base URL, e.g. https://netra.example.com"),
+    email: str | None = typer.Option(None, help="log in as this user (default: sign up a "
+                                     "throw-away user)"),
+    password: str | None = typer.Option(None, help="the password of --email"),
+    timeout: float = typer.Option(120.0, min=1, help="seconds the run may take"),
+) -> None:
+    """Walk the golden path against a running deployment over HTTP and the WebSocket;
+    exit non-zero at the first step that fails."""
+    from netra.smoke import smoke as run_smoke
+
+    if url.partition("://")[0] not in ("http", "https"):
+        err.print(f"[bold red]netra:[/] {url!r} is not an http:// or https:// URL")
+        raise typer.Exit(2)
+    if (email is None) != (password is None):
+        err.print("[bold red]netra:[/] --email and --password go together")
+        raise typer.Exit(2)
+
+    def say(line: str) -> None:
+        failed = line.startswith(("FAIL", "smoke test FAILED"))
+        (err if failed else console).print(line, highlight=False, markup=False, soft_wrap=True)
+
+    passed = asyncio.run(run_smoke(url, say, email=email, password=password,
+                                   run_timeout_s=timeout))
+    raise typer.Exit(0 if passed else 1)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netra.db import Database
+from netra.ratelimit import RateLimiter
 from netra.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,3 +32,4 @@ class Components:
     analytics: AnalyticsStore
     runs: RunEngine  # the one run executor: enqueue, cancel, execute, supervise
     intake: Intake  # accepts users' messages (group commit)
+    limiter: RateLimiter  # every rate limit, counted in memory or in Redis

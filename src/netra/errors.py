@@ -56,6 +56,15 @@ class TooLarge(NetraError):
 class RateLimited(NetraError):
     status, code = 429, "rate_limited"
 
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after  # whole seconds until a retry can succeed
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        body["error"]["retry_after"] = self.retry_after
+        return body
+
 
 class TooManyRuns(NetraError):
     status, code = 429, "too_many_runs"

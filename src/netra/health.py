@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from netra.components import Components
 from netra.deps import AppComponents
+from netra.errors import Unauthorized
 from netra.metrics import REGISTRY
 
 router = APIRouter()
@@ -66,6 +68,14 @@ def _run_queue(components: Components) -> dict[str, Any]:
 
 
 @router.get("/metrics")
-async def metrics() -> Response:
-    """Prometheus text format."""
+async def metrics(request: Request, components: AppComponents) -> Response:
+    """Prometheus text format (with `Authorization: Bearer <NETRA_METRICS_TOKEN>` when set)."""
+    token = components.settings.metrics_token
+    if token is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        expected = token.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                                 expected):
+            raise Unauthorized("/metrics needs Authorization: Bearer <NETRA_METRICS_TOKEN>",
+                               headers={"WWW-Authenticate": "Bearer"})
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -18,18 +18,23 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy.engine import make_url
 
+from netra.agents import tools
 from netra.agents.llm.offline import OfflineAnalyst
 from netra.agents.team import AgentTeam
+from netra.auth import revocation
 from netra.auth.tickets import create_ticket_store
 from netra.chat import conversation
 from netra.components import Components
 from netra.db import Database
+from netra.ratelimit import RateLimiter
 from netra.realtime.bus import create_event_bus
-from netra.realtime.hub import ConnectionHub
+from netra.realtime.hub import LOGIN_REVOKED, ConnectionHub
+from netra.runs.analysis import Analyser
 from netra.runs.engine import RunEngine
 from netra.runs.workflow import Team
 from netra.settings import Settings
 from netra.telemetry.store import AnalyticsStore, create_analytics_store
+from netra.telemetry.uploads import sweep_stale_uploads
 
 log = logging.getLogger("netra.startup")
 T = TypeVar("T")
@@ -80,6 +85,8 @@ async def start(settings: Settings, role: Role = "serve", *, runs: bool = True) 
     opened: list[Any] = []
     try:
         await _phase(settings, "settings", f"env={settings.env}", asyncio.sleep(0))
+        if role != "cli":  # a server or worker: what killed processes left is swept
+            await asyncio.to_thread(sweep_stale_uploads, settings)
         db = Database(settings.resolved_database_url)
         opened.append(db)
         db.start_checkpoints()
@@ -98,11 +105,14 @@ async def start(settings: Settings, role: Role = "serve", *, runs: bool = True) 
         if runs and role != "cli" and not settings.shared_analytics \
                 and (role == "worker" or not executes):
             raise StartupError("run engine", "analytics store", ANALYTICS_NOT_SHARED)
-        engine = RunEngine(settings, db, bus, _team(settings, db, analytics), role=role,
+        engine = RunEngine(settings, db, bus, _team(settings, db, analytics),
+                           analyser=Analyser(db, analytics, tools.standard_calls), role=role,
                            executes_runs=executes)
         components = Components(settings=settings, db=db, tickets=tickets, bus=bus, hub=hub,
                                 analytics=analytics, runs=engine,
-                                intake=conversation.intake(settings, db))
+                                intake=conversation.intake(settings, db),
+                                limiter=RateLimiter(settings))
+        opened.append(components.limiter)
         await _phase(settings, "agents", settings.llm_provider, _start_agents(components))
         if runs:
             opened.append(engine)
@@ -153,8 +163,14 @@ async def _start_agents(components: Components) -> None:
     def receive(user_id: str, message: dict[str, Any]) -> None:
         if "seq" in message:
             components.hub.deliver(user_id, message)
+        elif message.get("type") == LOGIN_REVOKED:
+            components.hub.close_login(user_id, str(message.get("login_id")))
 
-    await components.bus.start(receive, on_reconnect=components.hub.refill_open_runs)
+    def on_reconnect() -> None:  # messages may have been lost: events, and revocations
+        components.hub.refill_open_runs()
+        revocation.recheck_soon(components.hub, components.db)
+
+    await components.bus.start(receive, on_reconnect=on_reconnect)
 
 
 def freeze_start_up_objects() -> None:
@@ -180,7 +196,7 @@ async def stop(components: Components) -> None:
     elsewhere or after a restart), then close the stores."""
     await components.hub.close_all()
     for closing in (components.runs.close(), components.bus.close(),
-                    components.tickets.close(),
+                    components.tickets.close(), components.limiter.close(),
                     components.analytics.close(), components.db.close()):
         try:
             await asyncio.wait_for(closing, timeout=5)

@@ -246,3 +246,61 @@ async def test_ensure_user_is_idempotent_and_follows_the_configured_password(
         ),
     )
     assert pair.access_token
+
+
+async def _signed_in(database: Database, access_token: str) -> service.SignedIn:
+    return await in_request(database, lambda s: service.signed_in(s, SETTINGS, access_token))
+
+
+async def test_logout_revokes_the_logins_access_tokens_and_no_other_login(
+    database: Database
+) -> None:
+    user, first = await create_user(database)
+    _, rotated = await refresh(database, first.refresh_token)
+    _, other = await in_request(
+        database,
+        lambda s: service.login(s, SETTINGS, email="ada@example.com", password=PASSWORD),
+    )
+    login = (await _signed_in(database, first.access_token)).login_id
+    assert (await _signed_in(database, rotated.access_token)).login_id == login
+
+    revoked = await in_request(database, lambda s: service.logout(s, rotated.refresh_token))
+
+    assert revoked == service.RevokedLogin(user.id, login)
+    for token in (first.access_token, rotated.access_token):  # every token of the login
+        with pytest.raises(Unauthorized):
+            await _signed_in(database, token)
+    still = await _signed_in(database, other.access_token)
+    assert still.user.id == user.id and still.login_id != login
+
+
+async def test_refresh_reuse_revokes_the_logins_access_tokens(database: Database) -> None:
+    user, first = await create_user(database)
+    _, rotated = await refresh(database, first.refresh_token)
+    login = (await _signed_in(database, rotated.access_token)).login_id
+
+    with pytest.raises(service.RefreshTokenReused) as reused:
+        await refresh(database, first.refresh_token)
+
+    assert reused.value.revoked == service.RevokedLogin(user.id, login)
+    with pytest.raises(Unauthorized):
+        await _signed_in(database, rotated.access_token)
+
+
+async def test_standing_logins_are_told_from_revoked_ones(database: Database) -> None:
+    user, first = await create_user(database)
+    _, second = await in_request(
+        database,
+        lambda s: service.login(s, SETTINGS, email="ada@example.com", password=PASSWORD),
+    )
+    gone = (await _signed_in(database, first.access_token)).login_id
+    kept = (await _signed_in(database, second.access_token)).login_id
+    await in_request(database, lambda s: service.logout(s, first.refresh_token))
+
+    async with database.transaction() as session:
+        standing = await service.standing_logins(
+            session, {(user.id, gone), (user.id, kept), ("someone-else", kept)})
+        assert await service.login_stands(session, user.id, kept)
+        assert not await service.login_stands(session, user.id, gone)
+        assert not await service.login_stands(session, "someone-else", kept)
+    assert standing == {kept}

@@ -22,13 +22,14 @@ SECRET = SETTINGS.secret_key.get_secret_value()
 
 def _claims(**overrides: object) -> dict[str, object]:
     now = int(utcnow().timestamp())
-    return {"sub": "user-1", "iat": now, "exp": now + 60, "type": "access", **overrides}
+    return {"sub": "user-1", "sid": "login-1", "iat": now, "exp": now + 60, "type": "access",
+            **overrides}
 
 
 def test_access_token_round_trips_to_its_user() -> None:
-    token = create_access_token(SETTINGS, "user-1")
+    token = create_access_token(SETTINGS, "user-1", "login-1")
 
-    assert decode_access_token(SETTINGS, token) == "user-1"
+    assert decode_access_token(SETTINGS, token) == ("user-1", "login-1")
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])
     assert claims["exp"] - claims["iat"] == SETTINGS.access_token_ttl_s
     assert claims["type"] == "access"
@@ -36,7 +37,7 @@ def test_access_token_round_trips_to_its_user() -> None:
 
 def test_expired_access_token_is_refused() -> None:
     issued = utcnow() - timedelta(seconds=SETTINGS.access_token_ttl_s + 1)
-    token = create_access_token(SETTINGS, "user-1", now=issued)
+    token = create_access_token(SETTINGS, "user-1", "login-1", now=issued)
 
     with pytest.raises(InvalidToken):
         decode_access_token(SETTINGS, token)
@@ -49,11 +50,13 @@ def test_expired_access_token_is_refused() -> None:
         jwt.encode(_claims(type="refresh"), SECRET, algorithm="HS256"),
         jwt.encode({k: v for k, v in _claims().items() if k != "type"}, SECRET, "HS256"),
         jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, SECRET, "HS256"),
+        jwt.encode({k: v for k, v in _claims().items() if k != "sid"}, SECRET, "HS256"),
         jwt.encode(_claims(), None, algorithm="none"),
         "not.a.jwt",
         "",
     ],
-    ids=["forged", "wrong-type", "no-type", "no-exp", "alg-none", "garbage", "empty"],
+    ids=["forged", "wrong-type", "no-type", "no-exp", "no-login", "alg-none", "garbage",
+         "empty"],
 )
 def test_invalid_access_tokens_are_refused(token: str) -> None:
     with pytest.raises(InvalidToken) as caught:
@@ -64,7 +67,7 @@ def test_invalid_access_tokens_are_refused(token: str) -> None:
 
 
 def test_a_token_signed_before_a_secret_rotation_is_refused() -> None:
-    token = create_access_token(SETTINGS, "user-1")
+    token = create_access_token(SETTINGS, "user-1", "login-1")
     rotated = SETTINGS.model_copy(update={"secret_key": SecretStr("r" * 40)})
 
     with pytest.raises(InvalidToken):

@@ -80,6 +80,12 @@ def wait_agent(turn: Locator, agent: str) -> None:
         timeout=RUN_TIMEOUT_MS)
 
 
+def wait_drafting(turn: Locator) -> None:
+    """Until the model's draft is streaming into the answer, rendered (the run is then
+    mid-way)."""
+    expect(turn.locator(".answer.draft p")).not_to_be_empty(timeout=RUN_TIMEOUT_MS)
+
+
 def same_html(element: Locator, html: str) -> bool:
     """The element shows exactly this HTML (both sides normalised by the same parser)."""
     return bool(element.evaluate(

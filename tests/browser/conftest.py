@@ -27,7 +27,7 @@ from playwright.sync_api import (
 )
 
 from tests.e2e.server import Server, running_server
-from tests.fakes.openai_server import FakeOpenAI, running_fake_openai
+from tests.fakes.openai_server import Answer, FakeOpenAI, ToolCall, running_fake_openai
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -37,6 +37,16 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "correct horse battery"
 # Words only: the numbers guard drops an opening paragraph with a number no tool produced.
 SLOW_PARAGRAPH = " ".join(["Costs are concentrated in a few features."] * 14)
+# The slow model's plan: one tool of each sub-agent the tests watch for, then the answer.
+SLOW_PLAN = [ToolCall("dataset_profile", {}), ToolCall("dataset_overview", {}),
+             ToolCall("find_savings", {})]
+
+
+def slow_model(body: dict[str, Any]) -> Answer:
+    """Call the tools first; once their results are in the conversation, write slowly."""
+    if any(m.get("role") == "tool" for m in body.get("messages") or []):
+        return SLOW_PARAGRAPH
+    return SLOW_PLAN
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -67,7 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="package")
 def fake_llm() -> Iterator[FakeOpenAI]:
     with running_fake_openai() as fake:
-        fake.reply = lambda body: SLOW_PARAGRAPH if body.get("stream") else "optimize"
+        fake.reply = slow_model
         fake.chunk_interval_s = 0.04  # ~100 words streamed: a run lasts a few seconds
         yield fake
 

@@ -17,6 +17,7 @@ from tests.browser.app_page import (
     run_id_of,
     same_html,
     wait_agent,
+    wait_drafting,
     wait_finished,
     wait_live,
 )
@@ -51,7 +52,7 @@ def test_reload_mid_run_continues_and_shows_each_step_once(
     tab = signed_in_tab(context, user)
     wait_live(tab.page)
     turn = ask(tab.page, QUESTION)
-    wait_agent(turn, "reporting")  # the answer is streaming now
+    wait_drafting(turn)  # the answer is streaming now
     run_id = run_id_of(turn)
     assert user.get(f"/api/runs/{run_id}")["status"] == "running"
 
@@ -120,7 +121,7 @@ def test_stop_button_cancels_the_run(context: BrowserContext, slow_server: Serve
     tab: Tab = signed_in_tab(context, user)
     wait_live(tab.page)
     turn = ask(tab.page, QUESTION)
-    wait_agent(turn, "reporting")
+    wait_drafting(turn)
     run_id = run_id_of(turn)
     tab.page.get_by_role("button", name="Stop").click()
     wait_finished(turn)

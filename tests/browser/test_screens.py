@@ -176,7 +176,9 @@ def test_a_refused_message_is_explained(context: BrowserContext, server: Server)
     box.press("Enter")
     bubble = page.locator("article.user")
     expect(bubble.locator(".error")).to_contain_text("Not sent:")
-    expect(bubble.locator(".error")).to_contain_text("too_large")
+    # in words, with the limit, not an error code
+    expect(bubble.locator(".error")).to_have_text(
+        "Not sent: content is 17408 bytes; the limit is 16384")
     expect(page.locator(".toast")).to_contain_text("Your message was not sent")
     expect(box).to_have_value("x" * (17 * 1024))  # the text is not lost
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()

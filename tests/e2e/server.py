@@ -38,6 +38,10 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NETRA_")}
     env.update({"NETRA_ENV": "test", "NETRA_DATA_DIR": str(data_dir), "NETRA_LOG_LEVEL": "WARNING"})
     env.update(extra)
+    # Test and benchmark servers sign up hundreds of users from one address and send
+    # bursts: rate limits off, unless a test of them turns them on (production refuses off).
+    if env["NETRA_ENV"] != "production":
+        env.setdefault("NETRA_RATE_LIMITS", "off")
     return env
 
 

@@ -6,7 +6,12 @@ import asyncio
 import json
 from typing import Any
 
-from netra.realtime.hub import ENDED_RUNS_REMEMBERED, Connection, ConnectionHub
+from netra.realtime.hub import (
+    ENDED_RUNS_REMEMBERED,
+    LOGIN_REVOKED_CLOSE,
+    Connection,
+    ConnectionHub,
+)
 
 
 class RecordingSocket:
@@ -15,6 +20,7 @@ class RecordingSocket:
     def __init__(self, block: asyncio.Event | None = None) -> None:
         self.sent: list[dict[str, Any]] = []
         self.closed_with: int | None = None
+        self.close_reason: str | None = None
         self._block = block
 
     async def send_text(self, data: str) -> None:
@@ -23,7 +29,7 @@ class RecordingSocket:
         self.sent.append(json.loads(data))
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        self.closed_with = code
+        self.closed_with, self.close_reason = code, reason
 
 
 def event(seq: int, run: str = "r1") -> dict[str, Any]:
@@ -167,3 +173,44 @@ async def test_refill_open_runs_catches_up_on_runs_a_socket_follows_and_only_tho
     assert set(loaded) == {"r1"}
     hub.remove(a)
     hub.remove(b)
+
+
+async def test_a_user_at_the_socket_quota_is_refused_until_one_closes() -> None:
+    hub = ConnectionHub()
+    held = [Connection(RecordingSocket(), "alice", 16, load) for _ in range(2)]
+    extra = Connection(RecordingSocket(), "alice", 16, load)
+    bob = Connection(RecordingSocket(), "bob", 16, load)
+
+    assert all(hub.add(c, max_per_user=2) for c in held)
+    assert not hub.add(extra, max_per_user=2)
+    assert hub.add(bob, max_per_user=2)  # one user's quota is not another's
+    assert hub.count() == 3
+    hub.remove(held[0])
+    assert hub.add(extra, max_per_user=2)
+    for connection in (held[1], extra, bob):
+        hub.remove(connection)
+    assert hub.count() == 0
+
+
+async def test_revoking_a_login_closes_its_sockets_and_no_others() -> None:
+    hub = ConnectionHub()
+    phone, laptop, other_login, bob = (RecordingSocket() for _ in range(4))
+    connections = [
+        Connection(phone, "alice", 16, load, login_id="L1"),
+        Connection(laptop, "alice", 16, load, login_id="L1"),
+        Connection(other_login, "alice", 16, load, login_id="L2"),
+        Connection(bob, "bob", 16, load, login_id="L1"),  # only alice's L1 is named
+    ]
+    for connection in connections:
+        hub.add(connection)
+    assert hub.logins() == {("alice", "L1"), ("alice", "L2"), ("bob", "L1")}
+
+    assert hub.close_login("alice", "L1") == 2
+    await asyncio.sleep(0)  # the closes were scheduled: let them run
+
+    assert phone.closed_with == laptop.closed_with == LOGIN_REVOKED_CLOSE
+    assert phone.close_reason and "revoked" in phone.close_reason
+    assert other_login.closed_with is None and bob.closed_with is None
+    assert [c.closed.is_set() for c in connections] == [True, True, False, False]
+    for connection in connections:
+        hub.remove(connection)

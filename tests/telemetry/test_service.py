@@ -10,8 +10,9 @@ import pytest
 
 from netra.auth.models import User
 from netra.db import Database
-from netra.errors import NotFound, ValidationFailed
+from netra.errors import NotFound, TooLarge, ValidationFailed
 from netra.telemetry import service
+from netra.telemetry.quota import Quota
 from netra.telemetry.store.duckdb_store import DuckDBStore
 from tests.telemetry.helpers import record, write
 
@@ -166,3 +167,24 @@ async def test_summary_append_and_clean_demo(
     assert reported["computed_usd"] == pytest.approx(gpt)
     assert reported["difference_usd"] == pytest.approx(gpt - 0.21)
     assert clean.name.startswith("Clean demo workload") and clean.rows == 300
+
+
+async def test_an_upload_past_the_row_quota_is_undone(
+    database: Database, store: DuckDBStore, tmp_path: Path
+) -> None:
+    ada = await create_user(database, "ada@example.com")
+    rows = "".join(f"2026-11-01T00:00:{i:02d}Z,openai,gpt-4o,1000,100\n" for i in range(3))
+    path = write(tmp_path, "f.csv", "ts,provider,model,input_tokens,output_tokens\n" + rows)
+    quota = Quota(datasets=5, rows=4)
+    async with database.transaction() as session:
+        await service.create_from_upload(
+            session, store, ada, path=path, filename="f.csv", fmt="auto", name=None,
+            default_model=None, default_provider=None, quota=quota)
+    async with database.transaction() as session:
+        with pytest.raises(TooLarge, match="hold 3 rows; adding 3 would pass the limit of 4"):
+            await service.create_from_upload(
+                session, store, ada, path=path, filename="g.csv", fmt="auto", name=None,
+                default_model=None, default_provider=None, quota=quota)
+    async with database.transaction() as session:
+        assert [d.name for d in await service.list_datasets(session, ada)] == ["f.csv"]
+    assert (await store.fetch("SELECT count(*) AS n FROM requests"))[0]["n"] == 3

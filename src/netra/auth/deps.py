@@ -1,4 +1,5 @@
-"""Who is calling: `CurrentUser` (access token) and `IngestUser` (access token or API key)."""
+"""Who is calling: `CurrentUser` / `CurrentLogin` (access token of a login that stands) and
+`IngestUser` (access token or API key, within the ingestion rate limit)."""
 
 from __future__ import annotations
 
@@ -28,12 +29,17 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-async def current_user(
+async def current_login(
     session: DbSession, components: AppComponents, credentials: Credentials
-) -> User:
-    return await auth_service.user_from_access_token(
-        session, components.settings, bearer_token(credentials)
-    )
+) -> auth_service.SignedIn:
+    return await auth_service.signed_in(session, components.settings, bearer_token(credentials))
+
+
+CurrentLogin = Annotated[auth_service.SignedIn, Depends(current_login)]
+
+
+async def current_user(login: CurrentLogin) -> User:
+    return login.user
 
 
 async def ingest_user(
@@ -41,8 +47,12 @@ async def ingest_user(
 ) -> User:
     token = bearer_token(credentials)
     if is_api_key(token):
-        return await auth_service.user_from_api_key(session, token)
-    return await auth_service.user_from_access_token(session, components.settings, token)
+        user = await auth_service.user_from_api_key(session, token)
+    else:
+        user = await auth_service.user_from_access_token(session, components.settings, token)
+    # Per user, not per key: minting more keys must not buy a bigger allowance.
+    await components.limiter.hit(components.limiter.ingest_per_user, user.id)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

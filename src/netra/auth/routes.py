@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from netra.auth import schemas
+from netra.auth import revocation, schemas
 from netra.auth import service as auth_service
-from netra.auth.deps import CurrentUser
+from netra.auth.deps import CurrentLogin, CurrentUser
 from netra.auth.models import User
+from netra.auth.tickets import TicketHolder
+from netra.auth.tokens import digest
 from netra.deps import AppComponents, DbSession
 
 router = APIRouter(tags=["auth"])
+
+
+def _address(request: Request) -> str:
+    """The client's address (uvicorn's proxy_headers already applied X-Forwarded-For)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _tokens(user: User, pair: auth_service.TokenPair) -> schemas.AuthTokens:
@@ -24,9 +31,11 @@ def _tokens(user: User, pair: auth_service.TokenPair) -> schemas.AuthTokens:
 
 @router.post("/api/auth/signup", status_code=status.HTTP_201_CREATED)
 async def signup(
-    body: schemas.Signup, session: DbSession, components: AppComponents
+    body: schemas.Signup, request: Request, session: DbSession, components: AppComponents
 ) -> schemas.AuthTokens:
     """Create an account and sign in."""
+    limiter = components.limiter
+    await limiter.hit(limiter.signup_per_address, _address(request))
     user, pair = await auth_service.signup(
         session, components.settings, email=body.email, password=body.password, name=body.name
     )
@@ -35,9 +44,15 @@ async def signup(
 
 @router.post("/api/auth/login")
 async def login(
-    body: schemas.Login, session: DbSession, components: AppComponents
+    body: schemas.Login, request: Request, session: DbSession, components: AppComponents
 ) -> schemas.AuthTokens:
     """Sign in with email and password."""
+    # Every attempt counts, right or wrong: counting failures only would need a second
+    # round trip after the check, and parallel guesses would all slip in before it.
+    limiter = components.limiter
+    await limiter.hit(limiter.login_per_address, _address(request))
+    account = digest(auth_service.normalize_email(body.email))  # no addresses in Redis
+    await limiter.hit(limiter.login_per_account, account)
     user, pair = await auth_service.login(
         session, components.settings, email=body.email, password=body.password
     )
@@ -45,19 +60,30 @@ async def login(
 
 
 @router.post("/api/auth/refresh")
-async def refresh(
-    body: schemas.RefreshTokenBody, session: DbSession, components: AppComponents
-) -> schemas.AuthTokens:
+async def refresh(body: schemas.RefreshTokenBody, components: AppComponents) -> schemas.AuthTokens:
     """Trade a refresh token for a new pair; the presented one stops working."""
-    user, pair = await auth_service.refresh(session, components.settings, body.refresh_token)
+    user, pair = await revocation.refresh(components, body.refresh_token)
     return _tokens(user, pair)
 
 
 @router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(body: schemas.RefreshTokenBody, session: DbSession) -> Response:
-    """Revoke the login the refresh token belongs to."""
-    await auth_service.logout(session, body.refresh_token)
+async def logout(body: schemas.RefreshTokenBody, components: AppComponents) -> Response:
+    """Revoke the login the refresh token belongs to; its open WebSockets are closed."""
+    await revocation.logout(components, body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/api/auth/password")
+async def change_password(
+    body: schemas.PasswordChange, caller: CurrentLogin, components: AppComponents
+) -> schemas.AuthTokens:
+    """Change the password: every login of the account (this one too) is revoked and its
+    sockets closed; the answer is a fresh login for this client."""
+    limiter = components.limiter  # a stolen access token must not guess the password
+    await limiter.hit(limiter.login_per_account, digest(caller.user.email))
+    user, pair = await revocation.change_password(
+        components, caller.user.id, body.current_password, body.new_password)
+    return _tokens(user, pair)
 
 
 @router.get("/api/me")
@@ -67,9 +93,10 @@ async def me(user: CurrentUser) -> schemas.User:
 
 
 @router.post("/api/auth/ws-ticket")
-async def ws_ticket(user: CurrentUser, components: AppComponents) -> schemas.WsTicket:
+async def ws_ticket(caller: CurrentLogin, components: AppComponents) -> schemas.WsTicket:
     """A single-use ticket for opening the WebSocket (`/ws?ticket=`)."""
-    ticket = await components.tickets.issue(user.id)
+    await components.limiter.hit(components.limiter.tickets_per_user, caller.user.id)
+    ticket = await components.tickets.issue(TicketHolder(caller.user.id, caller.login_id))
     return schemas.WsTicket(ticket=ticket, expires_in=components.settings.ws_ticket_ttl_s)
 
 

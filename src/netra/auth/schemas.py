@@ -38,6 +38,11 @@ class Login(BaseModel):
     password: Password
 
 
+class PasswordChange(BaseModel):
+    current_password: Password
+    new_password: Password
+
+
 class RefreshTokenBody(BaseModel):
     refresh_token: OpaqueToken
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.expression import Exists
 
 from netra.auth.models import ApiKey, RefreshToken, User
 from netra.auth.passwords import (
@@ -50,11 +52,29 @@ class TokenPair:
     expires_in: int
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """The caller of an authenticated request: the user, and the login their token is of."""
+
+    user: User
+    login_id: str
+
+
+@dataclass(frozen=True)
+class RevokedLogin:
+    user_id: str
+    login_id: str
+
+
 class RefreshTokenReused(Unauthorized):
     """A rotated refresh token came back: it was stolen or replayed."""
 
     # The login's revocation must be committed even though the request fails.
     keeps_changes = True
+
+    def __init__(self, message: str, revoked: RevokedLogin) -> None:
+        super().__init__(message)
+        self.revoked = revoked
 
 
 def normalize_email(email: str) -> str:
@@ -95,7 +115,7 @@ async def _issue_tokens(
         )
     )
     await session.flush()
-    access_token = create_access_token(settings, user_id, now=now)
+    access_token = create_access_token(settings, user_id, login_id, now=now)
     return TokenPair(access_token, refresh_token, settings.access_token_ttl_s)
 
 
@@ -148,7 +168,8 @@ async def _refusal(session: AsyncSession, token_hash: str, now: datetime) -> Una
     )
     if token is not None and token.rotated_at is not None:
         await _revoke_login(session, token.login_id, now)
-        return RefreshTokenReused("refresh token reused; every token of this login is revoked")
+        return RefreshTokenReused("refresh token reused; every token of this login is revoked",
+                                  RevokedLogin(token.user_id, token.login_id))
     return Unauthorized(BAD_REFRESH_TOKEN)
 
 
@@ -181,20 +202,82 @@ async def refresh(
     return user, await _issue_tokens(session, settings, user.id, login_id=claimed.login_id)
 
 
-async def logout(session: AsyncSession, refresh_token: str) -> None:
+async def logout(session: AsyncSession, refresh_token: str) -> RevokedLogin | None:
     """Revoke the whole login the token belongs to; an unknown token is a no-op."""
-    login_id = await session.scalar(
-        select(RefreshToken.login_id).where(RefreshToken.token_hash == digest(refresh_token))
+    row = (await session.execute(
+        select(RefreshToken.user_id, RefreshToken.login_id)
+        .where(RefreshToken.token_hash == digest(refresh_token))
+    )).one_or_none()
+    if row is None:
+        return None
+    await _revoke_login(session, row.login_id, utcnow())
+    return RevokedLogin(row.user_id, row.login_id)
+
+
+async def change_password(
+    session: AsyncSession, settings: Settings, user: User, *, current: str, new: str
+) -> tuple[list[RevokedLogin], TokenPair]:
+    """Set a new password: every login of the user is revoked (a thief's included) and
+    this client gets a fresh one. Unauthorized if `current` is wrong."""
+    if not await verify_password(user.password_hash, current):
+        raise Unauthorized("the current password is wrong")
+    check_password_policy(new)
+    user.password_hash = await hash_password(new)
+    now = utcnow()
+    logins = (await session.scalars(
+        select(RefreshToken.login_id).distinct()
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+    )).all()
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
     )
-    if login_id is not None:
-        await _revoke_login(session, login_id, utcnow())
+    pair = await _issue_tokens(session, settings, user.id, login_id=new_id())
+    return [RevokedLogin(user.id, login_id) for login_id in logins], pair
+
+
+def _login_stands(user_id: str | InstrumentedAttribute[str], login_id: str) -> Exists:
+    """The user's login has not been revoked (logout, refresh-token reuse)."""
+    # Revoking a login stamps every one of its refresh tokens, and a revoked login gets no
+    # new ones: one unstamped token means it stands. EXISTS stops at the first (indexed).
+    return exists().where(RefreshToken.login_id == login_id, RefreshToken.user_id == user_id,
+                          RefreshToken.revoked_at.is_(None))
+
+
+async def signed_in(session: AsyncSession, settings: Settings, token: str) -> SignedIn:
+    """Who an access token speaks for, if its login still stands (no logout, no reuse).
+
+    Checked on every request in the user lookup's own query: no extra round trip and no
+    cache, so a revocation holds at once on every instance."""
+    claims = decode_access_token(settings, token)
+    user = await session.scalar(
+        select(User).where(User.id == claims.user_id, _login_stands(User.id, claims.login_id))
+    )
+    if user is None:  # deleted, or its login revoked, since the token was issued
+        raise InvalidToken()
+    return SignedIn(user, claims.login_id)
 
 
 async def user_from_access_token(session: AsyncSession, settings: Settings, token: str) -> User:
-    user = await session.get(User, decode_access_token(settings, token))
-    if user is None:  # deleted since the token was issued
-        raise InvalidToken()
-    return user
+    return (await signed_in(session, settings, token)).user
+
+
+async def login_stands(session: AsyncSession, user_id: str, login_id: str) -> bool:
+    """Whether this login of this user has not been revoked."""
+    return bool(await session.scalar(select(_login_stands(user_id, login_id))))
+
+
+async def standing_logins(session: AsyncSession, logins: set[tuple[str, str]]) -> set[str]:
+    """Of these (user id, login id) pairs, the login ids not revoked (one query)."""
+    if not logins:
+        return set()
+    login_ids = {login_id for _, login_id in logins}
+    rows = await session.execute(
+        select(RefreshToken.user_id, RefreshToken.login_id).distinct()
+        .where(RefreshToken.login_id.in_(login_ids), RefreshToken.revoked_at.is_(None))
+    )
+    return {login_id for user_id, login_id in rows.tuples() if (user_id, login_id) in logins}
 
 
 async def user_from_api_key(session: AsyncSession, key: str) -> User:

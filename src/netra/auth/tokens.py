@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import jwt
 
@@ -15,7 +16,9 @@ from netra.settings import Settings
 ALGORITHM = "HS256"
 ACCESS_TYPE = "access"
 API_KEY_PREFIX = "nak_"
-_REQUIRED_CLAIMS = ["sub", "iat", "exp", "type"]
+# "sid": the login (refresh-token family) the token belongs to, so that revoking the
+# login stops its access tokens too. Tokens from before it are refused and refreshed.
+_REQUIRED_CLAIMS = ["sub", "sid", "iat", "exp", "type"]
 
 
 class InvalidToken(Unauthorized):
@@ -23,10 +26,18 @@ class InvalidToken(Unauthorized):
         super().__init__(message, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-def create_access_token(settings: Settings, user_id: str, *, now: datetime | None = None) -> str:
+class AccessClaims(NamedTuple):
+    user_id: str
+    login_id: str
+
+
+def create_access_token(
+    settings: Settings, user_id: str, login_id: str, *, now: datetime | None = None
+) -> str:
     issued = now or utcnow()
     claims = {
         "sub": user_id,
+        "sid": login_id,
         "iat": int(issued.timestamp()),
         "exp": int((issued + timedelta(seconds=settings.access_token_ttl_s)).timestamp()),
         "type": ACCESS_TYPE,
@@ -34,8 +45,8 @@ def create_access_token(settings: Settings, user_id: str, *, now: datetime | Non
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
 
 
-def decode_access_token(settings: Settings, token: str) -> str:
-    """The user id of a valid access token; InvalidToken for anything else."""
+def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    """The user and login of a valid access token; InvalidToken for anything else."""
     try:
         claims = jwt.decode(
             token,
@@ -45,10 +56,11 @@ def decode_access_token(settings: Settings, token: str) -> str:
         )
     except jwt.PyJWTError:
         raise InvalidToken() from None
-    subject = claims.get("sub")
-    if claims.get("type") != ACCESS_TYPE or not isinstance(subject, str):
+    subject, login_id = claims.get("sub"), claims.get("sid")
+    if claims.get("type") != ACCESS_TYPE or not isinstance(subject, str) \
+            or not isinstance(login_id, str):
         raise InvalidToken()
-    return subject
+    return AccessClaims(subject, login_id)
 
 
 def new_refresh_token() -> str:

@@ -8,6 +8,8 @@ other. A run starts only after its message, its row and its first event are comm
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -17,11 +19,13 @@ from netra.chat import service as chat_service
 from netra.chat.models import ACTIVE_RUN_STATUSES, Run
 from netra.db import Database
 from netra.db.group_commit import GroupCommit
+from netra.runs.workflow import end_from_outside
 from netra.settings import Settings
 
 if TYPE_CHECKING:
     from netra.components import Components
 
+RUNS_END_WAIT_S = 2.0  # how long deleting a thread lets its runs' processes end them
 Intake = GroupCommit[chat_service.MessageRequest, chat_service.Accepted]
 
 
@@ -42,7 +46,7 @@ async def send_message(
     """Accept a message and start its run. `acknowledge` is told first, so that a
     client hears `message_accepted` before the run's first event."""
     accepted = await components.intake.submit(chat_service.MessageRequest(
-        user_id, thread_id, content, dataset_id, client_msg_id))
+        user_id, thread_id, content, dataset_id, chat_service.retry_key(client_msg_id)))
     if acknowledge is not None:
         acknowledge(accepted)
     if accepted.created:
@@ -59,3 +63,26 @@ async def cancel_run(components: Components, user_id: str, run_id: str) -> Run:
     if run.status in ACTIVE_RUN_STATUSES:
         await components.runs.cancel(run.id)
     return run
+
+
+async def delete_thread(components: Components, user_id: str, thread_id: str) -> None:
+    """Delete a thread with its messages and runs, its active runs cancelled first.
+
+    Each run ends with `run_cancelled` before its rows go, so its clients see it end and
+    nothing is left writing to rows that are gone: the process executing a run usually
+    ends it within a moment; one that is inside a long step by then is ended from here
+    (as for a run nobody executes), and the event writer refuses whatever that step
+    still tries to write."""
+    async with components.db.transaction() as session:
+        run_ids = await chat_service.cancel_thread_runs(session, user_id, thread_id)
+    for run_id in run_ids:
+        await components.runs.cancel(run_id)
+    deadline = time.monotonic() + RUNS_END_WAIT_S
+    while run_ids and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        async with components.db.transaction() as session:
+            run_ids = await chat_service.still_active(session, run_ids)
+    for run_id in run_ids:
+        await end_from_outside(components.runs.driver, run_id, None)
+    async with components.db.transaction() as session:
+        await chat_service.delete_thread(session, user_id, thread_id)

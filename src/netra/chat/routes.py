@@ -21,6 +21,7 @@ from netra.chat.schemas import (
 from netra.deps import AppComponents, DbSession
 
 router = APIRouter(prefix="/api")
+MAX_SEQ = 2**31 - 1  # the column is a 32-bit integer; a larger bound cannot be bound
 
 
 @router.post("/threads", status_code=201)
@@ -50,9 +51,9 @@ async def rename_thread(
 
 
 @router.delete("/threads/{thread_id}", status_code=204)
-async def delete_thread(thread_id: str, user: CurrentUser, session: DbSession) -> Response:
-    """Delete a thread with its messages and runs."""
-    await chat_service.delete_thread(session, user.id, thread_id)
+async def delete_thread(thread_id: str, user: CurrentUser, components: AppComponents) -> Response:
+    """Delete a thread with its messages and runs (its active runs are cancelled first)."""
+    await conversation.delete_thread(components, user.id, thread_id)
     return Response(status_code=204)
 
 
@@ -67,6 +68,7 @@ async def post_message(
     thread_id: str, body: MessageCreate, user: CurrentUser, components: AppComponents
 ) -> MessageAccepted:
     """Send a message; starts a run whose events stream over the WebSocket."""
+    await components.limiter.hit(components.limiter.messages_per_user, user.id)
     accepted = await conversation.send_message(
         components, user.id, thread_id=thread_id, content=body.content,
         dataset_id=body.dataset_id, client_msg_id=body.client_msg_id,
@@ -82,7 +84,8 @@ async def get_run(run_id: str, user: CurrentUser, session: DbSession) -> Run:
 
 @router.get("/runs/{run_id}/events")
 async def run_events(
-    run_id: str, user: CurrentUser, session: DbSession, after_seq: int = Query(0, ge=0)
+    run_id: str, user: CurrentUser, session: DbSession,
+    after_seq: int = Query(0, ge=0, le=MAX_SEQ),
 ) -> list[dict[str, Any]]:
     """The run's stored events with seq > after_seq, in order."""
     return await chat_service.run_events(session, user.id, run_id, after_seq)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from netra.chat.models import Message as MessageRow
 from netra.chat.models import NewMessage, NewRun
@@ -27,7 +27,15 @@ class ThreadUpdate(BaseModel):
 class MessageCreate(BaseModel):
     content: str = Field(min_length=1)
     dataset_id: str | None = None
-    client_msg_id: str | None = Field(default=None, max_length=128)
+    client_msg_id: str | None = Field(
+        default=None, max_length=128,
+        description="retry key: re-sending it answers the first message's acceptance; "
+        "empty or blank is the same as none")
+
+    @field_validator("client_msg_id")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value if value and value.strip() else None
 
 
 class Thread(BaseModel):

@@ -23,6 +23,7 @@ from netra.telemetry import service as dataset_service
 from netra.telemetry.models import Dataset
 
 DEFAULT_TITLE = "New analysis"
+MAX_CLIENT_MSG_ID = 128  # the column's width
 
 
 async def create_thread(session: AsyncSession, user_id: str, title: str | None) -> Thread:
@@ -56,6 +57,37 @@ async def delete_thread(session: AsyncSession, user_id: str, thread_id: str) -> 
     thread = await get_thread(session, user_id, thread_id)
     await session.delete(thread)
     await session.flush()
+
+
+async def cancel_thread_runs(session: AsyncSession, user_id: str, thread_id: str) -> list[str]:
+    """Record a cancellation for each of the thread's active runs (before the thread is
+    deleted) and return their ids; the run engine then stops them."""
+    await get_thread(session, user_id, thread_id)
+    runs = (await session.scalars(select(Run).where(
+        Run.thread_id == thread_id, Run.status.in_(ACTIVE_RUN_STATUSES)))).all()
+    for run in runs:
+        if run.cancel_requested_at is None:
+            run.cancel_requested_at = utcnow()
+    await session.flush()
+    return [run.id for run in runs]
+
+
+async def still_active(session: AsyncSession, run_ids: list[str]) -> list[str]:
+    """Those of the runs that have not ended yet."""
+    if not run_ids:
+        return []
+    query = select(Run.id).where(Run.id.in_(run_ids), Run.status.in_(ACTIVE_RUN_STATUSES))
+    return list((await session.scalars(query)).all())
+
+
+def retry_key(client_msg_id: str | None) -> str | None:
+    """A client's retry key (`client_msg_id`): empty or blank is no key at all, so two
+    messages sent with "" are two messages, not a retry and not a clash."""
+    if client_msg_id is None or not client_msg_id.strip():
+        return None
+    if len(client_msg_id) > MAX_CLIENT_MSG_ID:
+        raise ValidationFailed(f"client_msg_id is longer than {MAX_CLIENT_MSG_ID} characters")
+    return client_msg_id
 
 
 async def list_messages(session: AsyncSession, user_id: str, thread_id: str) -> list[Message]:

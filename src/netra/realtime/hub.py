@@ -9,7 +9,9 @@ run, the contiguous range of `seq` it has sent, so that:
 - after the bus may have lost messages (Redis was away), `refill_open_runs` resumes every
   run a socket is following from the last `seq` it sent, so that a run's tail, which no
   later event would reveal as a gap, still arrives.
-A client that cannot keep up is closed with 1013 (never buffered without bound).
+A client that cannot keep up is closed with 1013 (never buffered without bound). A socket
+whose login is revoked (logout, refresh-token reuse) is closed with 4401, on every
+instance: the revocation goes out on the event bus as a `login_revoked` control message.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ log = logging.getLogger(__name__)
 # Loads stored events of a run with after < seq < before (before=None: no upper bound).
 EventLoader = Callable[[str, int, int | None], Awaitable[list[Event]]]
 TRY_AGAIN_LATER = 1013
+# Close codes of our own (4000-4999), after the HTTP statuses they echo.
+LOGIN_REVOKED_CLOSE = 4401
+TOO_MANY_SOCKETS_CLOSE = 4429
+# The control message (no "seq": not a run event) that closes a login's sockets.
+LOGIN_REVOKED = "login_revoked"
 # Ended runs whose delivered range a socket still remembers, so that a late duplicate of
 # their events (a bus redelivery, a replay racing the live copy) is still dropped. Older
 # ones are forgotten: a long-lived socket must not grow with every run it ever saw.
@@ -61,10 +68,17 @@ class _Refill:
 _REFILL = _Refill()
 
 
+def login_revoked(login_id: str) -> dict[str, Any]:
+    """The bus message that closes every socket of this login, on every instance."""
+    return {"type": LOGIN_REVOKED, "login_id": login_id}
+
+
 class Connection:
-    def __init__(self, socket: Socket, user_id: str, queue_size: int, load: EventLoader) -> None:
+    def __init__(self, socket: Socket, user_id: str, queue_size: int, load: EventLoader,
+                 *, login_id: str | None = None) -> None:
         self.id = secrets.token_hex(8)
         self.user_id = user_id
+        self.login_id = login_id  # None: not opened with a login's ticket (AG-UI stream)
         self._socket = socket
         self._load = load
         self._queue: asyncio.Queue[Event | _Resume | _Refill | None] = asyncio.Queue(queue_size)
@@ -81,10 +95,16 @@ class Connection:
         except asyncio.QueueFull:
             log.warning("connection %s too slow: closing with 1013", self.id)
             metrics.WS_SLOW_CLOSES.inc()
-            self.closed.set()
-            asyncio.get_running_loop().create_task(
-                self._socket.close(TRY_AGAIN_LATER, "too slow: reconnect and resume")
-            )
+            self.close(TRY_AGAIN_LATER, "too slow: reconnect and resume")
+
+    def close(self, code: int, reason: str) -> None:
+        """Close now, without sending what is queued; the reader then ends the socket."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        task = asyncio.get_running_loop().create_task(self._socket.close(code, reason))
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
 
     def send(self, frame: dict[str, Any]) -> None:
         self.offer(frame)
@@ -177,15 +197,24 @@ class Connection:
             )
 
 
+_closing: set[asyncio.Task[None]] = set()  # close calls in flight (held against the GC)
+
+
 class ConnectionHub:
     """Holds every open socket of this instance, by user."""
 
     def __init__(self) -> None:
         self._by_user: dict[str, set[Connection]] = {}
 
-    def add(self, connection: Connection) -> None:
+    def add(self, connection: Connection, *, max_per_user: int | None = None) -> bool:
+        """Hold the connection; False (and not held) if its user already has
+        `max_per_user` here. Checked and added without an await: no race."""
+        if max_per_user is not None and len(self._by_user.get(connection.user_id, ())) \
+                >= max_per_user:
+            return False
         self._by_user.setdefault(connection.user_id, set()).add(connection)
         metrics.OPEN_WEBSOCKETS.inc()
+        return True
 
     def remove(self, connection: Connection) -> None:
         connections = self._by_user.get(connection.user_id)
@@ -206,6 +235,18 @@ class ConnectionHub:
         for connections in list(self._by_user.values()):
             for connection in list(connections):
                 connection.refill()
+
+    def close_login(self, user_id: str, login_id: str) -> int:
+        """Close this instance's sockets of one login (it was revoked); how many."""
+        closing = [c for c in self._by_user.get(user_id, ()) if c.login_id == login_id]
+        for connection in closing:
+            connection.close(LOGIN_REVOKED_CLOSE, "signed out: this login was revoked")
+        return len(closing)
+
+    def logins(self) -> set[tuple[str, str]]:
+        """(user id, login id) of every open socket opened with a login's ticket."""
+        return {(c.user_id, c.login_id) for connections in self._by_user.values()
+                for c in connections if c.login_id is not None}
 
     def count(self) -> int:
         return sum(len(c) for c in self._by_user.values())

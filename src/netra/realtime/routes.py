@@ -6,43 +6,27 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from netra.auth import service as auth_service
+from netra.auth.tickets import TicketHolder
 from netra.chat import conversation
 from netra.chat import service as chat_service
 from netra.db.base import isoformat_z, utcnow
-from netra.errors import BadRequest, NetraError, RateLimited, TooLarge
+from netra.errors import BadRequest, NetraError, RateLimited, TooLarge, Unavailable
 from netra.realtime.events import Event, events_after
-from netra.realtime.hub import Connection
+from netra.realtime.hub import TOO_MANY_SOCKETS_CLOSE, TRY_AGAIN_LATER, Connection
+from netra.realtime.origins import origin_allowed
+from netra.request_limits import MAX_JSON_DEPTH, too_deep
 
 if TYPE_CHECKING:
     from netra.components import Components
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-MESSAGES_PER_SECOND = 10.0  # sustained rate per socket; bursts up to BURST
-BURST = 30.0
-
-
-class _Bucket:
-    """A token bucket: generous for people and retries, a wall for a runaway script."""
-
-    def __init__(self) -> None:
-        self.tokens = BURST
-        self.at = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(BURST, self.tokens + (now - self.at) * MESSAGES_PER_SECOND)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 def stored_events(components: Components, user_id: str) -> Any:
@@ -55,18 +39,43 @@ def stored_events(components: Components, user_id: str) -> Any:
     return load
 
 
+async def _admit(components: Components, socket: WebSocket) -> TicketHolder | None:
+    """The ticket's holder, accepted; or None, the handshake refused or the socket closed."""
+    ticket = socket.query_params.get("ticket")
+    try:
+        holder = await components.tickets.redeem(ticket) if ticket else None
+    except Unavailable as error:
+        await socket.accept()
+        await socket.close(TRY_AGAIN_LATER, error.message[:120])
+        return None
+    if holder is not None:  # a ticket bought before its login was revoked opens nothing
+        async with components.db.transaction() as session:
+            if not await auth_service.login_stands(session, *holder):
+                holder = None
+    if holder is None:
+        await socket.close(code=1008)  # before accept: the handshake answers HTTP 403
+        return None
+    await socket.accept()
+    return holder
+
+
 @router.websocket("/ws")
 async def websocket(socket: WebSocket) -> None:
     components: Components = socket.app.state.components
-    ticket = socket.query_params.get("ticket")
-    user_id = await components.tickets.redeem(ticket) if ticket else None
-    if user_id is None:
-        await socket.close(code=1008)  # before accept: the handshake answers HTTP 403
+    if not origin_allowed(socket.headers.get("origin"), socket.headers.get("host"),
+                          components.settings):
+        await socket.close(code=1008)  # a page of another site: the handshake answers 403
         return
-    await socket.accept()
+    holder = await _admit(components, socket)
+    if holder is None:
+        return
+    user_id, quota = holder.user_id, components.settings.max_sockets_per_user
     connection = Connection(socket, user_id, components.settings.ws_send_queue,
-                            stored_events(components, user_id))
-    components.hub.add(connection)
+                            stored_events(components, user_id), login_id=holder.login_id)
+    if not components.hub.add(connection, max_per_user=quota):
+        await socket.close(TOO_MANY_SOCKETS_CLOSE,
+                           f"too many open connections for this user (limit {quota})")
+        return
     writer = asyncio.create_task(connection.write_forever(), name=f"ws-writer-{connection.id}")
     connection.send({"type": "connected", "user_id": user_id, "connection_id": connection.id,
                      "server_time": isoformat_z(utcnow())})
@@ -83,7 +92,7 @@ async def websocket(socket: WebSocket) -> None:
 
 
 async def _read_forever(components: Components, socket: WebSocket, connection: Connection) -> None:
-    bucket = _Bucket()
+    limiter = components.limiter
     while not connection.closed.is_set():
         message = await socket.receive()
         if message["type"] == "websocket.disconnect":
@@ -91,11 +100,22 @@ async def _read_forever(components: Components, socket: WebSocket, connection: C
         frame: dict[str, Any] = {}
         try:
             frame = _parse(components, message)
-            if not bucket.take():
-                raise RateLimited("too many messages; slow down")
+            if frame["type"] != "ping":  # answered from memory: keep-alives cost no budget
+                await limiter.hit(limiter.messages_per_user, connection.user_id)
             await _handle(components, connection, frame)
         except NetraError as error:
             reply: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message}
+            if isinstance(error, RateLimited):
+                reply["retry_after"] = error.retry_after
+            if isinstance(frame.get("client_msg_id"), str):
+                reply["client_msg_id"] = frame["client_msg_id"]
+            connection.send(reply)
+        except WebSocketDisconnect:
+            raise
+        except Exception:  # a bug must cost one frame its answer, never the socket
+            log.exception("WebSocket frame %r failed", frame.get("type"))
+            reply = {"type": "error", "code": "internal_error",
+                     "message": "internal error; it has been logged"}
             if isinstance(frame.get("client_msg_id"), str):
                 reply["client_msg_id"] = frame["client_msg_id"]
             connection.send(reply)
@@ -107,6 +127,8 @@ def _parse(components: Components, message: Mapping[str, Any]) -> dict[str, Any]
         raise BadRequest("frames must be JSON text, not binary")
     if len(text.encode()) > components.settings.max_frame_bytes:
         raise TooLarge(f"frame is over {components.settings.max_frame_bytes} bytes")
+    if too_deep(text):  # json.loads recurses: a deep frame would overflow Python's stack
+        raise BadRequest(f"frame nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         frame = json.loads(text)
     except json.JSONDecodeError as error:

@@ -25,6 +25,8 @@ class Dataset(Base):
     last_ts: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     total_cost_usd: Mapped[float] = mapped_column(Numeric(18, 6, asdecimal=False), default=0.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Rises whenever rows are added (or removed): analysis results are kept per version.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class IngestedRequest(Base):

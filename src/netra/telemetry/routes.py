@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, cast
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Body, Request, Response, status
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from netra.auth.deps import CurrentUser, IngestUser
@@ -16,6 +16,8 @@ from netra.deps import AppComponents, DbSession
 from netra.errors import BadRequest, TooLarge
 from netra.telemetry import schemas
 from netra.telemetry import service as datasets
+from netra.telemetry.quota import Quota
+from netra.telemetry.uploads import UPLOAD_SUFFIX, uploads_dir
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -106,18 +108,19 @@ async def _receive_upload(request: Request, upload_dir: Path, max_bytes: int) ->
 
 def _temp_file(directory: Path) -> tuple[Path, BinaryIO]:
     directory.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(dir=directory, suffix=".upload")
+    descriptor, name = tempfile.mkstemp(dir=directory, suffix=UPLOAD_SUFFIX)
     return Path(name), os.fdopen(descriptor, "wb")
 
 
 @router.post("/api/datasets", status_code=status.HTTP_201_CREATED)
 async def upload_dataset(
-    request: Request, user: CurrentUser, session: DbSession, components: AppComponents
+    request: Request, user: CurrentUser, session: DbSession, components: AppComponents,
+    after: BackgroundTasks,
 ) -> schemas.DatasetUploaded:
     """Upload a telemetry file (multipart `file`; form `format`, `name`, defaults)."""
     settings = components.settings
     path, form = await _receive_upload(
-        request, settings.data_dir / "uploads", settings.max_upload_bytes
+        request, uploads_dir(settings), settings.max_upload_bytes
     )
     try:
         dataset, result = await datasets.create_from_upload(
@@ -130,12 +133,17 @@ async def upload_dataset(
             name=form.fields.get("name") or None,
             default_model=form.fields.get("default_model") or None,
             default_provider=form.fields.get("default_provider") or None,
+            quota=Quota.of(settings),
         )
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
+    after.add_task(components.runs.dataset_changed, dataset.id, dataset.version)
     body = schemas.Dataset.model_validate(dataset).model_dump()
     rejects = [schemas.Reject.model_validate(r) for r in result.rejects]
-    return schemas.DatasetUploaded(**body, rejects=rejects, unpriced_models=result.unpriced_models)
+    return schemas.DatasetUploaded(
+        **body, rejects=rejects, unpriced_models=result.unpriced_models,
+        **schemas.UploadReport.of(result.report),
+    )  # fmt: skip
 
 
 @router.post("/api/datasets/demo", status_code=status.HTTP_201_CREATED)
@@ -143,14 +151,16 @@ async def create_demo_dataset(
     user: CurrentUser,
     session: DbSession,
     components: AppComponents,
+    after: BackgroundTasks,
     body: Annotated[schemas.DemoCreate | None, Body()] = None,
 ) -> schemas.Dataset:
     """Generate a dataset of realistic demo telemetry."""
     body = body or schemas.DemoCreate()
     dataset = await datasets.create_demo(
         session, components.analytics, user.id, rows=body.rows, seed=body.seed,
-        clean=body.clean, name=body.name,
+        clean=body.clean, name=body.name, quota=Quota.of(components.settings),
     )  # fmt: skip
+    after.add_task(components.runs.dataset_changed, dataset.id, dataset.version)
     return schemas.Dataset.model_validate(dataset)
 
 
@@ -188,11 +198,12 @@ async def delete_dataset(
 
 @router.post("/api/ingest/datasets", status_code=status.HTTP_201_CREATED)
 async def create_ingest_dataset(
-    body: schemas.DatasetCreate, user: IngestUser, session: DbSession
+    body: schemas.DatasetCreate, user: IngestUser, session: DbSession, components: AppComponents,
 ) -> schemas.Dataset:
     """Create an empty dataset to fill through the ingestion API (API key or bearer)."""
+    quota = Quota.of(components.settings)
     return schemas.Dataset.model_validate(
-        await datasets.create_empty(session, user.id, name=body.name)
+        await datasets.create_empty(session, user.id, name=body.name, quota=quota)
     )
 
 
@@ -203,13 +214,19 @@ async def ingest_records(
     user: IngestUser,
     session: DbSession,
     components: AppComponents,
+    after: BackgroundTasks,
 ) -> schemas.IngestAccepted:
     """Add records to a dataset; re-sent request_ids are never counted twice."""
     result = await datasets.ingest_records(
-        session, components.analytics, user.id, dataset_id, records
+        session, components.analytics, user.id, dataset_id, records,
+        quota=Quota.of(components.settings),
     )
+    if result.inserted_rows:  # analysed once the batches settle
+        dataset = await datasets.get_dataset(session, user.id, dataset_id)
+        after.add_task(components.runs.dataset_changed, dataset_id, dataset.version)
     return schemas.IngestAccepted(
         accepted=result.rows,
         rejected=result.rejected_rows,
         rejects=[schemas.Reject.model_validate(r) for r in result.rejects],
+        **schemas.UploadReport.of(result.report),
     )

@@ -22,12 +22,16 @@ from netra.errors import NotFound, TooLarge, ValidationFailed
 from netra.telemetry import schema
 from netra.telemetry.importers import FORMATS
 from netra.telemetry.models import Dataset, IngestedRequest
+from netra.telemetry.quota import Quota, check_new_dataset, check_rows
 from netra.telemetry.schemas import MAX_INGEST_RECORDS
 from netra.telemetry.store import AnalyticsStore, ImportResult, Progress, Reject
 
 
 def _apply(dataset: Dataset, result: ImportResult) -> None:
-    """Refresh the catalogue row from the store's view of the whole dataset."""
+    """Refresh the catalogue row from the store's view of the whole dataset; rows that
+    changed make a new version (whose analysis is computed anew)."""
+    if result.dataset_rows != dataset.rows or result.inserted_rows:
+        dataset.version = (dataset.version or 0) + 1
     dataset.rows = result.dataset_rows
     dataset.first_ts = result.first_ts
     dataset.last_ts = result.last_ts
@@ -58,9 +62,13 @@ async def create_from_upload(
     default_model: str | None,
     default_provider: str | None,
     progress: Progress | None = None,
+    quota: Quota | None = None,
 ) -> tuple[Dataset, ImportResult]:
-    """Import an uploaded file as a new dataset; ValidationFailed if no row is usable."""
+    """Import an uploaded file as a new dataset; ValidationFailed if no row is usable,
+    TooLarge (and nothing kept) past the user's quota."""
     _check_format(fmt)
+    if quota is not None:
+        await check_new_dataset(session, user_id, quota)
     dataset_id = new_id()
     result = await store.import_file(
         dataset_id, path, fmt, default_provider=default_provider, default_model=default_model,
@@ -69,6 +77,12 @@ async def create_from_upload(
     if result.rows == 0:
         await store.delete_dataset(dataset_id)
         raise _nothing_usable(filename, result)
+    if quota is not None:
+        try:
+            await check_rows(session, user_id, quota, result.dataset_rows)
+        except TooLarge:
+            await store.delete_dataset(dataset_id)
+            raise
     dataset = Dataset(
         id=dataset_id,
         user_id=user_id,
@@ -114,8 +128,11 @@ async def create_demo(
     seed: int = 42,
     clean: bool = False,
     name: str | None = None,
+    quota: Quota | None = None,
 ) -> Dataset:
     """A dataset of generated, realistic telemetry; `clean` plants no inefficiency."""
+    if quota is not None:
+        await check_new_dataset(session, user_id, quota, rows)
     dataset_id = new_id()
     result = await store.generate_demo(dataset_id, rows=rows, seed=seed, clean=clean)
     kind = "Clean demo workload" if clean else "Demo workload"
@@ -130,8 +147,11 @@ async def create_demo(
     return await _save(session, store, dataset)
 
 
-async def create_empty(session: AsyncSession, user_id: str, *, name: str) -> Dataset:
+async def create_empty(session: AsyncSession, user_id: str, *, name: str,
+                       quota: Quota | None = None) -> Dataset:
     """An empty dataset that the ingestion API fills."""
+    if quota is not None:
+        await check_new_dataset(session, user_id, quota)
     dataset = Dataset(
         id=new_id(), user_id=user_id, name=name, format="api", rows=0, rejected_rows=0,
         total_cost_usd=0.0,
@@ -141,11 +161,21 @@ async def create_empty(session: AsyncSession, user_id: str, *, name: str) -> Dat
     return dataset
 
 
-async def named_dataset(session: AsyncSession, user_id: str, name: str) -> Dataset:
-    """The user's dataset of this name, made (empty, for ingestion) if there is none."""
-    query = select(Dataset).where(Dataset.user_id == user_id, Dataset.name == name)
+# The format of datasets the platform fills itself (its own model calls): never the
+# dataset a question uses unless the user chooses it.
+OWN_FORMAT = "netra"
+
+
+async def own_dataset(session: AsyncSession, user_id: str, name: str) -> Dataset:
+    """The user's dataset the platform fills itself, made (empty) if there is none."""
+    query = select(Dataset).where(Dataset.user_id == user_id, Dataset.name == name,
+                                  Dataset.format == OWN_FORMAT)
     found = (await session.scalars(query.order_by(Dataset.created_at).limit(1))).first()
-    return found or await create_empty(session, user_id, name=name)
+    if found is not None:
+        return found
+    dataset = await create_empty(session, user_id, name=name)
+    dataset.format = OWN_FORMAT
+    return dataset
 
 
 async def _save(session: AsyncSession, store: AnalyticsStore, dataset: Dataset) -> Dataset:
@@ -193,8 +223,10 @@ async def ingest_records(
     user_id: str,
     dataset_id: str,
     records: list[dict[str, Any]],
+    quota: Quota | None = None,
 ) -> ImportResult:
-    """Add records to the user's dataset; re-sent request_ids are accepted, not re-added.
+    """Add records to the user's dataset; re-sent request_ids are accepted, not re-added;
+    TooLarge (nothing added) when the batch would pass the user's row quota.
 
     The batch's request_ids are claimed in `ingested_requests` in the caller's transaction
     first: only records whose id this call claimed (or that have none) reach the store, so
@@ -205,6 +237,8 @@ async def ingest_records(
     if len(records) > MAX_INGEST_RECORDS:
         raise TooLarge(f"at most {MAX_INGEST_RECORDS} records per call (got {len(records)})")
     dataset = await get_dataset(session, user_id, dataset_id)
+    if quota is not None:
+        await check_rows(session, user_id, quota, len(records))
     # One batch at a time per dataset (PostgreSQL; SQLite has one writer): its totals
     # are read, added to and written back.
     await session.refresh(dataset, with_for_update=True)
@@ -314,7 +348,7 @@ async def newest_datasets(session: AsyncSession, user_ids: set[str]) -> dict[str
     ranked = (
         select(Dataset.user_id, Dataset.id,
                func.row_number().over(partition_by=Dataset.user_id, order_by=order).label("n"))
-        .where(Dataset.user_id.in_(user_ids))
+        .where(Dataset.user_id.in_(user_ids), Dataset.format != OWN_FORMAT)
         .subquery()
     )
     rows = await session.execute(select(ranked.c.user_id, ranked.c.id).where(ranked.c.n == 1))
@@ -327,8 +361,10 @@ SELECT count(source_cost_usd) AS requests,
   round(coalesce(sum(source_cost_usd), 0), 6) AS reported_usd,
   round(coalesce(sum(cost_usd) FILTER (WHERE source_cost_usd IS NOT NULL), 0), 6)
     AS computed_usd,
-  count(*) FILTER (WHERE source_cost_usd IS NOT NULL AND cost_usd IS NULL)
-    AS unpriced_requests
+  count(*) FILTER (WHERE source_cost_usd IS NOT NULL AND cost_usd IS NULL
+    AND input_tokens IS NOT NULL) AS unpriced_requests,
+  count(*) FILTER (WHERE source_cost_usd IS NOT NULL AND input_tokens IS NULL)
+    AS usage_unknown_requests
 FROM requests WHERE dataset_id = ?
 """
 
@@ -345,6 +381,8 @@ async def reported_cost(store: AnalyticsStore, dataset_id: str) -> dict[str, Any
         "difference_usd": round(computed - reported, 6),
         "difference_pct": round(100 * (computed - reported) / reported, 2) if reported else None,
         "unpriced_requests": int(row["unpriced_requests"]),
+        # reported by the source, but with no token usage to compute a cost from
+        "usage_unknown_requests": int(row["usage_unknown_requests"]),
     }
 
 

@@ -223,7 +223,8 @@ export function onFrame(frame) {
   else if (frame.type === "message_accepted") onAccepted(frame);
   else if (frame.type === "error") {
     const pending = frame.client_msg_id && state.pending.get(frame.client_msg_id);
-    const error = new Error(`${frame.message} (${frame.code})`);
+    const wait = frame.retry_after ? ` Try again in ${frame.retry_after} s.` : "";
+    const error = new Error(`${frame.message}${wait}`);
     if (pending) failPending(pending, error);
     else showError(error, "The server refused a request");
   }

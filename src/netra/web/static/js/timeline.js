@@ -116,16 +116,22 @@ export class RunView {
     li.querySelector(".tool-summary").textContent = p.summary || "";
   }
 
-  // The model's draft as it writes it (figures not yet checked): replaced by the checked
-  // answer when its first partial_result arrives.
+  // The model's draft as it writes it (figures not yet checked), shown formatted (each
+  // delta carries the whole draft rendered and sanitised by the server): replaced by the
+  // checked answer when its first partial_result arrives.
   on_answer_delta(_event, p) {
     if (this.answered || this.chunks) return;
     this.answer.classList.add("draft");
     this.text.appendData(p.text || "");
+    if (typeof p.html === "string") this.answer.innerHTML = p.html;
   }
 
   on_partial_result(_event, p) {
-    if (!this.chunks) { this.text.data = ""; this.answer.classList.remove("draft"); }
+    if (!this.chunks) {
+      this.text.data = "";
+      this.answer.replaceChildren(this.text);  // drop the rendered draft
+      this.answer.classList.remove("draft");
+    }
     this.chunks += 1;
     this.answer.dataset.chunks = this.chunks;
     if (this.answered) return;
