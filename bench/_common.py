@@ -8,18 +8,19 @@ import contextlib
 import json
 import math
 import secrets
+import subprocess
+import tarfile
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal
 
 from tests.e2e.client import User
 from tests.e2e.server import Server, running_server
 from websockets.asyncio.client import ClientConnection, connect
-
-from netra.realtime.routes import BURST, MESSAGES_PER_SECOND
 
 TIMEOUT_S = 120.0
 
@@ -132,13 +133,18 @@ async def gather_limited(limit: int, *coros: Any) -> list[Any]:
 # -- a time-stamping WebSocket client ----------------------------------------------------
 
 
+# Servers from before the shared rate limiter kept a token bucket per socket (10 frames
+# a second, bursts of 30); the "before" servers some benchmarks compare against still do.
+# Today's servers run with NETRA_RATE_LIMITS=off (tests/e2e/server.py: server_env).
+MESSAGES_PER_SECOND = 10.0
+BURST = 30.0
 # The client refills slower than the server: frames reach the server with jitter (a busy
 # loop on either side), and a bucket mirrored exactly would run dry there first.
 _PACED_RATE = 0.8 * MESSAGES_PER_SECOND
 
 
 class _Pacer:
-    """The server's per-socket token bucket, mirrored with a margin: a benchmark must
+    """The old servers' per-socket token bucket, mirrored with a margin: a benchmark must
     never be refused with rate_limited, so it waits for a token a little longer than the
     server would."""
 
@@ -275,3 +281,18 @@ def _key(frame: dict[str, Any]) -> tuple[str, str] | None:
     if kind in ("agent_completed", "agent_error", "run_cancelled"):
         return ("done", str(frame["run_id"]))
     return None
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def source_at(commit: str) -> Iterator[Path]:
+    """The package as it was at `commit`, from git, in a temporary directory: the
+    baseline a benchmark measures in the same run."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit, "src"],
+                             check=True, capture_output=True).stdout
+    with tempfile.TemporaryDirectory(prefix="netra-before-") as tmp:
+        with tarfile.open(fileobj=BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        yield Path(tmp) / "src"

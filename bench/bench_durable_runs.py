@@ -11,12 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import subprocess
-import tarfile
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +21,8 @@ import httpx
 from tests.e2e.client import signup
 from tests.e2e.server import Server, running_server
 
-from bench._common import Figure, LiveSocket, percentile
+from bench._common import Figure, LiveSocket, percentile, source_at
 
-ROOT = Path(__file__).resolve().parent.parent
 # The last commit before runs became durable workflows.
 BEFORE = "1ce88d7"
 QUESTION = "How can we cut our LLM costs?"
@@ -53,19 +49,8 @@ def run(args: argparse.Namespace) -> list[Figure]:
     return asyncio.run(_cost(QUICK if args.quick else FULL))
 
 
-@contextlib.contextmanager
-def _before_source() -> Iterator[Path]:
-    """The package as it was at BEFORE, from git, in a temporary directory."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", BEFORE, "src"],
-                             check=True, capture_output=True).stdout
-    with tempfile.TemporaryDirectory(prefix="netra-before-") as tmp:
-        with tarfile.open(fileobj=BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
-        yield Path(tmp) / "src"
-
-
 async def _cost(sizes: Sizes) -> list[Figure]:
-    with (_before_source() as old_src, tempfile.TemporaryDirectory(prefix="netra-dur-") as tmp,
+    with (source_at(BEFORE) as old_src, tempfile.TemporaryDirectory(prefix="netra-dur-") as tmp,
           running_server(Path(tmp) / "after") as after,
           running_server(Path(tmp) / "before", PYTHONPATH=str(old_src)) as before):
         samples: dict[str, tuple[list[float], list[float]]] = {}

@@ -68,3 +68,8 @@ STEP_SECONDS = Histogram(
     "netra_run_step_seconds", "Checkpointed steps of runs (tool calls, model calls)", ["kind"],
     registry=REGISTRY, buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+DATASET_ANALYSES = Counter(
+    "netra_dataset_analyses_total",
+    "Dataset versions analysed here, counted once all results are kept (each version "
+    "once, whoever asks first)", registry=REGISTRY,
+)

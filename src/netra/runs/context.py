@@ -17,6 +17,7 @@ stored nor sent again, and the log stays 1..n without gaps or duplicates.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -24,7 +25,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,6 +61,7 @@ class RunRequest:
     dataset_id: str | None
     question: str
     history: list[Turn] = field(default_factory=list)  # earlier messages, oldest first
+    dataset_version: int | None = None  # the dataset's version when the run started
 
     def last_report(self) -> dict[str, Any] | None:
         """The report of the thread's latest answer: what follow-up questions refer to."""
@@ -89,6 +92,16 @@ class RunError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         # Checkpointed step errors are pickled: rebuild with both arguments.
         return (type(self), (self.code, self.message))
+
+
+class VersionResults(Protocol):
+    """Results kept for the run's dataset version (see `runs.analysis`)."""
+
+    def lookup(self, tool: str, args: dict[str, Any]) -> ToolOutcome | None: ...
+
+    def keeping(self, tool: str, args: dict[str, Any],
+                call: Callable[[], Awaitable[ToolOutcome]],
+                ) -> Callable[[], Awaitable[ToolOutcome]]: ...
 
 
 @dataclass
@@ -141,6 +154,7 @@ class RunContext:
         self._open_tools: dict[str, tuple[str, str, float]] = {}
         self._open_agents: list[str] = []
         self.final_status: str | None = None
+        self.results: VersionResults | None = None  # kept results of the dataset version
 
     @property
     def seq(self) -> int:
@@ -274,15 +288,41 @@ class RunContext:
         call: Callable[[], Awaitable[ToolOutcome]],
         *,
         include_result: bool = True,
+        keep: bool = False,
     ) -> Callable[[], Awaitable[ToolOutcome]]:
         """A tool call to run later, its step numbered now: calls made side by side
-        keep the numbers of the order they were made in, however they finish."""
-        step = reserve()
+        keep the numbers of the order they were made in, however they finish.
+
+        `keep`: its result depends only on the dataset's version, so it is read from
+        what is kept for the version, or computed once and kept for the next question.
+        """
+        step = reserve()  # numbered even when the result is read back, so steps line up
+        kept = self.results.lookup(name, args) if keep and self.results else None
+        if kept is not None:
+            return partial(self._kept, step.id, agent, name, args, kept, include_result)
+        if keep and self.results is not None:
+            call = self.results.keeping(name, args, call)
 
         async def run() -> ToolOutcome:
             return await self._tool(step, agent, name, args, call, include_result)
 
         return run
+
+    async def _kept(self, step_id: int, agent: str, name: str, args: dict[str, Any],
+                    kept: ToolOutcome, include_result: bool) -> ToolOutcome:
+        """A result kept for the dataset's version: the same events (with the same keys
+        as had it been computed: an attempt may compute what a later one reads back), no
+        computation."""
+        call_id, key = f"call_{step_id}", f"s{step_id}"
+        await self.emit("tool_executing", agent, {"tool": name, "tool_call_id": call_id,
+                                                  "args": args}, key=f"{key}.x")
+        payload: dict[str, Any] = {"tool": name, "tool_call_id": call_id, "ok": True,
+                                   "duration_ms": 0.0, "summary": kept.summary,
+                                   "cached": True}
+        if include_result:
+            payload["result"] = kept.result
+        await self.emit("tool_completed", agent, payload, key=f"{key}.c")
+        return kept
 
     async def tool(
         self,
@@ -292,9 +332,11 @@ class RunContext:
         call: Callable[[], Awaitable[ToolOutcome]],
         *,
         include_result: bool = True,
+        keep: bool = False,
     ) -> ToolOutcome:
         """Run one tool call between tool_executing and exactly one tool_completed."""
-        return await self.tool_call(agent, name, args, call, include_result=include_result)()
+        return await self.tool_call(agent, name, args, call, include_result=include_result,
+                                    keep=keep)()
 
     async def _tool(
         self, step: Step, agent: str, name: str, args: dict[str, Any],
@@ -371,7 +413,7 @@ class RunContext:
         await self._emit(
             "agent_completed", "supervisor",
             {"message_id": message_id, "content": content,
-             "content_html": render_markdown(content), "report": report},
+             "content_html": _html(content), "report": report},
             self._next_key(), store,
         )
         self.final_status = "completed"
@@ -394,6 +436,11 @@ class RunContext:
 
         await self._emit("run_cancelled", "supervisor", {}, self._next_key(), store)
         self.final_status = "cancelled"
+
+
+# The same answer is often written again (the same question on the same dataset version):
+# rendering a report's Markdown cost a third of a cached answer's time on the event loop.
+_html = functools.lru_cache(maxsize=128)(render_markdown)
 
 
 def _timed(

@@ -31,7 +31,7 @@ from netra.chat import service as chat_service
 from netra.db import Database
 from netra.db.base import utcnow
 from netra.realtime.bus import EventBus
-from netra.runs import workflow
+from netra.runs import analysis, workflow
 from netra.runs.liveness import Liveness, executor_id
 from netra.runs.workflow import RunDriver, Team, end_from_outside, timed_out, timeout_message
 from netra.settings import Settings
@@ -49,6 +49,7 @@ DEPTH_LIMIT = 10_000
 # and more threads on 2 cores made each run slower (oversubscription), not faster.
 EXECUTOR_THREADS = min(32, (os.cpu_count() or 1) + 4)
 SHUTDOWN_GRACE_S = 1.0
+ANALYSES_AT_ONCE = 2
 FORGET_AFTER = timedelta(days=7)  # processes gone this long leave the executors table
 GIVEN_UP = ("The analysis stopped the server it ran on {n} times and was given up; ask again, "
             "or a narrower question.")
@@ -68,9 +69,10 @@ class RunEngine:
     supervises runs."""
 
     def __init__(self, settings: Settings, db: Database, bus: EventBus, team: Team, *,
-                 role: str, executes_runs: bool) -> None:
+                 analyser: analysis.Analyser, role: str, executes_runs: bool) -> None:
         self.settings = settings
         self.db = db
+        self.analyser = analyser
         self.role = role
         self.executes_runs = executes_runs
         self.driver = RunDriver(settings, db, bus, team)
@@ -96,6 +98,9 @@ class RunEngine:
             polling_interval_sec=self.settings.run_queue_poll_s,
             on_conflict="always_update",
         )
+        # Dataset analyses: a few at a time per process (each keeps the cores busy).
+        await DBOS.register_queue_async(analysis.QUEUE, worker_concurrency=ANALYSES_AT_ONCE,
+                                        polling_interval_sec=1.0, on_conflict="always_update")
         await self.supervise()  # a restarted process resumes its predecessor's runs at once
         self._supervisor = asyncio.create_task(self._supervise_forever(), name="run-supervisor")
 
@@ -122,6 +127,7 @@ class RunEngine:
         if not any(isinstance(f, _QuietCancellations) for f in dbos_log.filters):
             dbos_log.addFilter(_QuietCancellations())
         workflow.install(self.driver if self.executes_runs else None)
+        analysis.install(self.analyser if self.executes_runs else None)
         # Called on our event loop: DBOS then runs dequeued workflows on it.
         DBOS.launch()
         self._launched = True
@@ -141,6 +147,11 @@ class RunEngine:
             await DBOS.enqueue_workflow_with_options_async(options, run_id)
         except Exception as error:
             log.warning("run %s not enqueued yet (%s); retrying shortly", run_id, error)
+
+    async def dataset_changed(self, dataset_id: str, version: int) -> None:
+        """Rows were added or removed: analyse the new version once they settle."""
+        if self._launched:
+            await analysis.after_import(dataset_id, version)
 
     async def cancel(self, run_id: str) -> None:
         """Stop the run wherever it executes. The process executing it ends it with
@@ -260,6 +271,7 @@ class RunEngine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         workflow.install(None)
+        analysis.install(None)
         await asyncio.to_thread(DBOS.destroy)
         # DBOS lent this loop its thread pool for asyncio.to_thread, and has shut it down.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())

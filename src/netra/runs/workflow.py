@@ -20,15 +20,18 @@ from dbos import DBOS
 from sqlalchemy.exc import IntegrityError
 
 from netra import metrics
+from netra.analysis import cache
 from netra.chat import service as chat_service
 from netra.db import Database
 from netra.errors import NetraError
 from netra.realtime.bus import EventBus
 from netra.realtime.events import events_after, stored_keys
 from netra.realtime.writer import EventWriter, RunNotActive
+from netra.runs import analysis
 from netra.runs.context import RunContext, RunError, RunRequest, StoredLog, ToolFailed, Turn
 from netra.runs.steps import STOPPED
 from netra.settings import Settings
+from netra.telemetry.models import Dataset
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,6 +40,7 @@ WORKFLOW_NAME = "netra.run"
 # taking down every process that picks it up.
 MAX_RECOVERY_ATTEMPTS = 5
 END_ATTEMPTS = 3
+TURN_CHARS = 8000  # of each earlier turn a run keeps
 UNEXPECTED = ("The analysis failed unexpectedly; the error was logged. Try again, or ask a "
               "narrower question.")
 Answer = tuple[str, dict[str, Any]]
@@ -61,6 +65,17 @@ class RunDriver:
         if request is None:
             return "ended before it started"
         ctx = RunContext(request, self.events, self.bus, await self._stored(run_id))
+        if request.dataset_id is not None and request.dataset_version is not None:
+            # Wait for (or start) the one analysis of this version, then read it all.
+            analysed = await DBOS.run_step_async(  # a step: a replay takes the same branch
+                {"name": "version_analysed"}, cache.is_complete, self.db, request.dataset_id,
+                request.dataset_version)
+            if not analysed:
+                await ctx.think("supervisor", "Analysing this version of the dataset (once: "
+                                "later questions read the results back).", key="analysing")
+                await analysis.ensure_analysed(request.dataset_id, request.dataset_version)
+            ctx.results = await analysis.Kept.read(self.db, request.dataset_id,
+                                                   request.dataset_version)
         started = time.perf_counter()
         try:
             await self._answer(ctx)
@@ -105,12 +120,14 @@ class RunDriver:
             if run is None:
                 return None
             history = await chat_service.thread_history(session, run.thread_id)
+            dataset = await session.get(Dataset, run.dataset_id) if run.dataset_id else None
         question = next((m.content for m in history if m.id == run.message_id), "")
-        earlier = [Turn(m.role, m.content, m.report) for m in history
-                   if m.id != run.message_id and m.created_at <= run.created_at]
+        earlier = _turns([m for m in history
+                          if m.id != run.message_id and m.created_at <= run.created_at])
         return RunRequest(run_id=run.id, thread_id=run.thread_id, user_id=run.user_id,
                           message_id=run.message_id, dataset_id=run.dataset_id,
-                          question=question, history=earlier)
+                          question=question, history=earlier,
+                          dataset_version=dataset.version if dataset is not None else None)
 
     async def _stored(self, run_id: str) -> StoredLog:
         async with self.db.transaction() as session:
@@ -138,6 +155,15 @@ async def outside_workflow(call: Coroutine[Any, Any, T]) -> T:
     """Await a DBOS call as a plain call, not as a step of the running workflow (a
     stopped workflow may record no more steps)."""
     return await contextvars.Context().run(asyncio.ensure_future, call)
+
+
+def _turns(messages: list[Any]) -> list[Turn]:
+    """The conversation so far, as a run needs it: the text of each turn (bounded), and
+    the report of the latest answer only (what follow-ups refer to). It is checkpointed
+    with the run's first step, so it is kept small."""
+    last_report = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].report), -1)
+    return [Turn(m.role, m.content[:TURN_CHARS], m.report if i == last_report else None)
+            for i, m in enumerate(messages)]
 
 
 def timed_out(status: Any) -> bool:
