@@ -197,6 +197,22 @@ async def test_retry_waste_counts_the_retries_that_fail_again(store: DuckDBStore
     assert "backoff" in found["action"] and "timeout" in found["action"]
 
 
+async def test_retry_waste_sees_failed_calls_without_usage(store: DuckDBStore) -> None:
+    # Each chain's first failure is a rate limit the source recorded no usage for (0
+    # tokens, $0); its two retries time out after reading the prompt, then one succeeds.
+    records = _retries(gap_s=10)
+    for first in records[::4]:
+        first.update(input_tokens=None, output_tokens=None, error_type="rate_limit")
+    await load(store, records)
+    [found] = await find_retry_waste(store, "d")
+    r = rates("openai", "gpt-4o")
+    assert found["evidence"]["failed_requests"] == 36  # the 12 without usage among them
+    assert found["evidence"]["retries"] == 36 and found["affected_requests"] == 24
+    assert found["evidence"]["error_types"] == {"rate_limit": 12, "timeout": 24}
+    assert found["evidence"]["failed_cost_usd"] == pytest.approx(24 * r.cost_usd(4000, 0))
+    assert found["savings_usd_month"] == pytest.approx(24 * r.cost_usd(4000, 0) * MONTH)
+
+
 async def test_retry_waste_ignores_late_retries_and_transient_failures(
     store: DuckDBStore,
 ) -> None:

@@ -103,3 +103,33 @@ async def test_overview_and_breakdown_p95_agree_to_the_last_bit(tmp_path: Path) 
         overview = await dataset_overview(store, "d")
         [by_model] = (await spend_breakdown(store, "d", "model"))["rows"]
     assert overview["p95_latency_ms"] == by_model["p95_latency_ms"] == 5389.9
+
+
+async def test_unknown_usage_is_left_out_of_sums_and_per_request_costs(tmp_path: Path) -> None:
+    """Requests of unknown usage count as requests (and in latency and errors), never as
+    tokens or cost, nor in a request's average cost; failed calls without usage cost $0."""
+    measured = [record(feature="chat", latency_ms=100.0) for _ in range(4)]
+    failed = [record(feature="chat", status="error", error_type="rate_limit", latency_ms=10.0,
+                     input_tokens=None, output_tokens=None) for _ in range(2)]  # fmt: skip
+    unknown = [record(feature="chat", latency_ms=900.0, input_tokens=None, output_tokens=None)
+               for _ in range(2)]  # fmt: skip
+    async with open_store(tmp_path) as store:
+        await store.insert_records("d", measured + failed + unknown)
+        overview = await dataset_overview(store, "d")
+        breakdowns = [(await spend_breakdown(store, "d", by))["rows"][0]
+                      for by in ("model", "feature", "day")]  # fmt: skip
+        summary = await summarise(store, "d")
+    one = (1000 * 2.5 + 100 * 10) / 1e6  # gpt-4o: $2.50 / $10 per MTok
+    assert overview["requests"] == 8
+    assert (overview["input_tokens"], overview["output_tokens"]) == (4000, 400)
+    assert overview["spend_usd"] == pytest.approx(4 * one)
+    assert overview["error_rate"] == 0.25
+    assert overview["p50_latency_ms"] == 100.0
+    counts = ("usage_unknown_requests", "failed_without_usage_requests", "unpriced_requests")
+    assert [overview[name] for name in counts] == [2, 2, 0]
+    assert overview["unpriced_models"] == []
+    for row in breakdowns:
+        assert row["requests"] == 8 and row["spend_usd"] == pytest.approx(4 * one)
+        assert row["cost_per_request_usd"] == pytest.approx(4 * one / 6, abs=1e-8)
+    assert summary["overview"]["usage_unknown_requests"] == 2
+    assert summary["reported_cost"]["usage_unknown_requests"] == 0

@@ -259,3 +259,19 @@ async def test_explicit_caches_pay_storage_while_kept(store: DuckDBStore) -> Non
     costs = {records[0]["ts"]: first + hour_price * 600 / 3600,  # kept until the next use
              records[1]["ts"]: second + hour_price * rule.ttl_s / 3600}  # fmt: skip
     check(result, expected(records, records, lambda r: costs[r["ts"]]))
+
+
+async def test_requests_of_unknown_usage_are_left_out_not_unpriced(store: DuckDBStore) -> None:
+    unmeasured = [{"ts": (START + timedelta(minutes=m)).isoformat(), "provider": "openai",
+                   "model": "gpt-4o", "feature": "chat", "request_id": f"u{m}"}
+                  for m in range(3)]  # fmt: skip
+    await store.insert_records("d", unmeasured)
+    result = await simulate(store, "d", Scenario(model_map={"gpt-4o": "gpt-4o-mini"}))
+    moved = [r for r in RECORDS if r["model"] == "gpt-4o"]
+    current = sum(price(r, "openai", "gpt-4o") or 0 for r in moved)
+    assert result["affected_requests"] == len(moved) + 3
+    assert (result["priced_requests"], result["unpriced_requests"],
+            result["usage_unknown_requests"]) == (len(moved), 0, 3)  # fmt: skip
+    assert result["unpriced"] == []
+    assert result["current_cost_usd"] == pytest.approx(current, abs=1e-6)
+    assert any("3 requests whose token usage" in note for note in result["assumptions"])

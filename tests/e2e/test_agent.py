@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from netra.web.markdown import render_markdown
 from tests.e2e.client import Socket, User, check_run_invariants, signup
 from tests.e2e.server import Server, running_server
 from tests.fakes.openai_server import FakeOpenAI, ToolCall, running_fake_openai
@@ -106,7 +107,11 @@ async def test_the_model_calls_tools_and_answers_from_their_results(
     assert report["unverified"] == []
     assert final["payload"]["content"] == answer(tool_results(model.chat_requests[-1]))
     # the draft streamed as the model wrote it, then the checked answer
-    assert "".join(e["payload"]["text"] for e in events if e["type"] == "answer_delta")
+    deltas = [e["payload"] for e in events if e["type"] == "answer_delta"]
+    drafted = "".join(d["text"] for d in deltas)
+    assert drafted.strip() == final["payload"]["content"].strip()
+    # each delta also brings the draft so far, rendered: the last one is all of it
+    assert deltas[-1]["html"] == render_markdown(drafted)
     # what the answer itself cost, and the calls are a dataset of the user's own
     assert report["usage"]["model_calls"] == 3 and report["usage"]["cost_usd"] > 0
     datasets = (await user.get("/api/datasets")).json()

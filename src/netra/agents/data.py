@@ -45,7 +45,7 @@ async def gather(ctx: RunContext, store: AnalyticsStore, plan: Plan) -> dict[str
 
         async def call(name: str, args: dict[str, Any], fn: Any) -> Any:
             outcome: ToolOutcome = await ctx.tool("data", name, {"dataset_id": dataset_id, **args},
-                                                  fn)
+                                                  fn, keep=True)
             return outcome.result
 
         facts: dict[str, Any] = {"overview": await call(

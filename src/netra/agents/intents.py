@@ -17,7 +17,8 @@ INTENTS: dict[str, str] = {
     "scenario simulate replay instead paid",
     "spend": "spend spent spending breakdown where money goes feature features biggest top "
     "week month yesterday today last days",
-    "trend": "trend trending growth growing grew daily over time increase increasing day",
+    "trend": "trend trending growth growing grew daily over time increase increasing day "
+    "spike spiked peak highest jump jumped",
     "latency": "latency slow slowest fast fastest p95 p50 response speed performance quick",
     "errors": "error errors failure failures failed failing retry retries rate limit "
     "timeouts reliability",
@@ -62,6 +63,9 @@ class Ask:
     days: int | None = None  # "last week" -> 7, "last 3 days" -> 3
     features: list[str] = field(default_factory=list)  # known features named in the question
     models: list[str] = field(default_factory=list)  # known models named in the question
+    # Names written like a feature or model ("voice-transcription", "gpt-5") that the
+    # data does not have: said plainly, never silently ignored.
+    unknown: list[str] = field(default_factory=list)
 
 
 def read_ask(question: str, *, features: list[str], models: list[str]) -> Ask:
@@ -90,7 +94,19 @@ def read_ask(question: str, *, features: list[str], models: list[str]) -> Ask:
     ask.features = [f for f in features if f and _mentions(text, f)]
     # Whole names only: "gpt-4o" is not read inside "gpt-4o-mini".
     ask.models = [m for m in dict.fromkeys(models) if m and _mentions(text, m)]
+    known = {n.lower() for n in (*features, *models)}
+    ask.unknown = [name for name in dict.fromkeys(_NAME.findall(text))
+                   if name not in known and not any(name in k for k in known)
+                   and name not in _NOT_NAMES]
     return ask
+
+
+# A name in the product's sense: words joined by "-", "_" or "." (support-chat, gpt-5,
+# claude-3-5-haiku); plain words are too often just words.
+_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)+\b")
+_NOT_NAMES = frozenset({"e.g", "i.e", "what-if", "week-over-week", "month-over-month",
+                        "day-by-day", "per-request", "follow-up", "re-run", "cost-per-request",
+                        "end-user", "end-users", "time-to-first-token", "p95-latency"})
 
 
 def _mentions(text: str, name: str) -> bool:

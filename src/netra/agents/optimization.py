@@ -18,7 +18,7 @@ async def _findings(ctx: RunContext, store: AnalyticsStore, dataset_id: str,
                     categories: tuple[str, ...]) -> list[dict[str, Any]]:
     # The calls are made (and their steps numbered) here, in order, before any runs.
     calls = [ctx.tool_call("optimization", f"find_{category}", {"dataset_id": dataset_id},
-                           partial(tools.findings_tool, store, dataset_id, category))
+                           partial(tools.findings_tool, store, dataset_id, category), keep=True)
              for category in categories]
     with analysis_run():
         outcomes = await side_by_side(calls)

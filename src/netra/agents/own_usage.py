@@ -89,5 +89,5 @@ async def record(db: Database, store: AnalyticsStore, user_id: str,
     if not records:
         return
     async with db.transaction() as session:
-        dataset = await dataset_service.named_dataset(session, user_id, DATASET_NAME)
+        dataset = await dataset_service.own_dataset(session, user_id, DATASET_NAME)
         await dataset_service.ingest_records(session, store, user_id, dataset.id, records)

@@ -38,6 +38,18 @@ def no_data() -> str:
     return "You have no dataset yet, so there is nothing to measure.\n\n" + DATA_HELP
 
 
+def not_in_data(names: list[str], profile: dict[str, Any]) -> str:
+    """Names the question uses that the dataset does not have."""
+    def listed(key: str, field: str) -> str:
+        items = [str(i[field] if isinstance(i, dict) else i) for i in profile.get(key) or []]
+        return ", ".join(f"`{i}`" for i in items[:12]) or "none"
+
+    quoted = ", ".join(f"`{n}`" for n in names)
+    return (f"**Not in your data:** {quoted} is not a feature or model of this dataset. "
+            f"Its features are {listed('features', 'feature')}; its models are "
+            f"{listed('models', 'model')}. The figures below are for the whole dataset.")
+
+
 def needs_model(facts: dict[str, Any]) -> str:
     """The built-in analyst did not recognise the question: say so plainly."""
     return (
@@ -73,6 +85,15 @@ def breakdowns(facts: dict[str, Any], days: int | None) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def _peak(rows: list[dict[str, Any]]) -> str:
+    """The day that cost most, against the typical (median) day."""
+    ordered = sorted(float(r["spend_usd"]) for r in rows)
+    median = ordered[len(ordered) // 2]
+    peak = max(rows, key=lambda r: float(r["spend_usd"]))
+    return (f"The costliest day was **{peak['key']}**: {usd(peak['spend_usd'])} on "
+            f"{peak['requests']:,} requests, against {usd(median)} on a typical (median) day.")
+
+
 def trend(facts: dict[str, Any]) -> str:
     rows = facts["by_day"]["rows"]
     if len(rows) < 2:
@@ -81,10 +102,8 @@ def trend(facts: dict[str, Any]) -> str:
     first = sum(r["spend_usd"] for r in rows[:half]) / half
     second = sum(r["spend_usd"] for r in rows[half:]) / (len(rows) - half)
     change = 100 * (second - first) / first if first else 0.0
-    peak = max(rows, key=lambda r: r["spend_usd"])
     head = (f"Average daily spend went from {usd(first)} in the first half of the window to "
-            f"{usd(second)} in the second ({change:+.1f}%). The peak day was {peak['key']} "
-            f"at {usd(peak['spend_usd'])}.")
+            f"{usd(second)} in the second ({change:+.1f}%). " + _peak(rows))
     return head + "\n\n" + breakdowns(facts, None)
 
 
@@ -185,8 +204,10 @@ def overview_answer(facts: dict[str, Any]) -> str:
 
 
 def pct_models(overview: dict[str, Any]) -> str:
+    """The dataset's models with their request counts, as a reader wants them."""
     models = overview.get("models") or {}
     if isinstance(models, dict):
         return ", ".join(f"{k} ({v:,})" for k, v in models.items())
-    return ", ".join(map(str, models))
+    return ", ".join(f"{m['key']} ({m['requests']:,} requests)" if isinstance(m, dict) else str(m)
+                     for m in models)
 

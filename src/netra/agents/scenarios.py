@@ -34,6 +34,19 @@ def _model_map(ask: Ask) -> dict[str, str]:
     return {first: second}
 
 
+# "to gpt-4o-mini", "with claude-haiku-4-5": a model name has a digit in it.
+_TARGET = re.compile(r"\b(?:to|with|onto|by|for)\s+([a-z][\w.:/-]*\d[\w.:/-]*)", re.I)
+
+
+def _named_target(ask: Ask) -> str | None:
+    """The model the question moves traffic to, also when the data has never used it."""
+    for match in _TARGET.finditer(ask.question):
+        name = match.group(1).rstrip(".?!,")
+        if name.lower() not in {m.lower() for m in ask.models}:
+            return name
+    return None
+
+
 def build_scenario(ask: Ask, findings: list[dict[str, Any]]) -> tuple[Scenario, str]:
     """The scenario and a sentence describing it."""
     text = ask.question.lower()
@@ -44,8 +57,13 @@ def build_scenario(ask: Ask, findings: list[dict[str, Any]]) -> tuple[Scenario, 
     prompt_cache = True if re.search(r"prompt cach|prefix cach", text) else None
     model_map = _model_map(ask)
     provider_map: dict[str, str] = {}
+    target = _named_target(ask)
+    if not model_map and len(ask.models) == 1 and target:
+        model_map = {ask.models[0]: target}  # "move gpt-4o to gpt-4o-mini"
     if not model_map and len(ask.models) == 1 and (finding := _finding_for(findings, ask.features)):
-        model_map = {str(finding["evidence"]["model"]): ask.models[0]}
+        source = str(finding["evidence"]["model"])
+        if source != ask.models[0]:  # "what if we used gpt-4o-mini there?"
+            model_map = {source: ask.models[0]}
     if not (model_map or batch or response_cache or prompt_cache):
         finding = _finding_for(findings, ask.features)
         if finding is not None:

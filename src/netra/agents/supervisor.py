@@ -51,10 +51,11 @@ from netra.runs.context import RunContext, RunError, Turn
 from netra.runs.workflow import Answer, Team, timeout_message
 from netra.settings import Settings
 from netra.telemetry.store import AnalyticsStore
+from netra.web.markdown import render_markdown
 
 log = logging.getLogger(__name__)
 AGENT_NAME = "netra"
-DRAFT_CHUNK = 80  # characters of draft text per answer_delta event
+DRAFT_CHUNK = 160  # characters of draft text per answer_delta event
 ANSWER_CHUNK = 400  # characters of the checked answer per partial_result event
 HISTORY_TURNS = 12
 HISTORY_CHARS = 4000
@@ -81,7 +82,9 @@ Rules:
   not substitute another analysis. If the question is ambiguous, ask one short clarifying
   question instead of guessing.
 - For a follow-up ("the second one", "and for feature X?"), call `previous_answer`.
-- Answer in the language of the question. Be as short as the question allows: follow the
+- Answer in the language of the question, but write numbers as the tools give them: a point
+  for decimals and commas for thousands (1,234.56), whatever the language. Be as short as
+  the question allows: follow the
   user's format requests (e.g. "3 bullet points"). Use Markdown; name models and features
   exactly as the data does; give savings as $/month; for each recommendation say the exact
   change to make.
@@ -116,25 +119,31 @@ def build_agent(settings: Settings) -> Agent[Deps, str]:
 
 async def _stream_draft(ctx: AgentContext[Deps], events: AsyncIterable[AgentStreamEvent]) -> None:
     """The model's text as it writes it, as `answer_delta` events (runs inside the
-    model-request step, so a resumed run does not send it again)."""
-    buffer = ""
+    model-request step, so a resumed run does not send it again). Each carries the new
+    text, and the whole draft so far rendered (sanitised) so a page shows it formatted."""
+    buffer = draft = ""
+
+    async def send() -> None:
+        nonlocal buffer, draft
+        if buffer:
+            draft += buffer
+            await ctx.deps.run.emit("answer_delta", "supervisor",
+                                    {"text": buffer, "html": render_markdown(draft)})
+        buffer = ""
+
     async for event in events:
         if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart):
             buffer += event.part.content
         elif isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
             buffer += event.delta.content_delta
         elif isinstance(event, PartEndEvent) and isinstance(event.part, TextPart):
-            if buffer:
-                await ctx.deps.run.emit("answer_delta", "supervisor", {"text": buffer})
-            buffer = ""
+            await send()
             continue
         else:
             continue
         if len(buffer) >= DRAFT_CHUNK:
-            await ctx.deps.run.emit("answer_delta", "supervisor", {"text": buffer})
-            buffer = ""
-    if buffer:
-        await ctx.deps.run.emit("answer_delta", "supervisor", {"text": buffer})
+            await send()
+    await send()
 
 
 def history(turns: list[Turn]) -> list[ModelMessage]:
@@ -208,10 +217,13 @@ class ModelSupervisor:
         plan = deps.plan or {}
         facts = {f"by_{r['by']}": r for r in [deps.facts.get("spend_breakdown") or {}]
                  if r.get("by")}
+        # A follow-up that called no finder answers about the previous findings: keep
+        # them, so the next follow-up can still refer to them.
+        findings = deps.findings or list((deps.previous or {}).get("findings") or [])
         return {
-            "findings": deps.findings,
+            "findings": findings,
             "totals": plan.get("totals") or {},
-            "charts": charts(facts, deps.findings),
+            "charts": charts(facts, findings),
             "actions": plan.get("changes") or [],
             "downloads": plan.get("downloads") or [],
             "intent": "agent",

@@ -38,25 +38,29 @@ class AgentTeam:
     async def answer(self, ctx: RunContext) -> Answer:
         """Run the sub-agents the question needs; returns the Markdown answer and report."""
         plan = await triage(ctx, self._llm, self._store)
+        if plan.ask.unknown and plan.profile is not None:
+            await ctx.think("triage", replies.not_in_data(plan.ask.unknown, plan.profile))
         if plan.dataset_id is None:
-            return await self._write(ctx, replies.no_data(), _report(plan), {})
+            return await self._write(ctx, plan, replies.no_data(), _report(plan), {})
         facts = await data.gather(ctx, self._store, plan)
         if plan.missing:
             draft = replies.missing_data(plan.missing, facts)
-            return await self._write(ctx, draft, _report(plan, missing=list(plan.missing)), facts)
+            report = _report(plan, missing=list(plan.missing))
+            return await self._write(ctx, plan, draft, report, facts)
         if plan.intent in FINDING_INTENTS:
             return await self._with_findings(ctx, plan, facts)
         if plan.intent == "finding_detail":
             finding = await optimization.refresh_finding(ctx, self._store, plan)
-            return await self._write(ctx, replies.finding_detail(finding),
+            return await self._write(ctx, plan, replies.finding_detail(finding),
                                      _report(plan, findings=[finding]),
                                      facts | {"finding": finding})
         if plan.intent == "what_if":
             result = await optimization.what_if(ctx, self._store, plan)
-            return await self._write(ctx, replies.what_if(result),
+            return await self._write(ctx, plan, replies.what_if(result),
                                      _report(plan, what_if=result), facts | {"what_if": result})
         draft = self._focused(plan, facts)
-        return await self._write(ctx, draft, _report(plan, charts=answer.charts(facts, [])), facts)
+        report = _report(plan, charts=answer.charts(facts, []))
+        return await self._write(ctx, plan, draft, report, facts)
 
     def _focused(self, plan: Plan, facts: dict[str, Any]) -> str:
         if plan.intent == "trend":
@@ -86,10 +90,12 @@ class AgentTeam:
         report = _report(plan, findings=findings, totals=totals, actions=changes,
                          downloads=downloads, charts=answer.charts(facts, findings),
                          **answer.report_sections(facts, findings, changes, totals))
-        return await self._write(ctx, draft, report,
+        return await self._write(ctx, plan, draft, report,
                                  facts | {"totals": totals, "findings": findings})
 
-    async def _write(self, ctx: RunContext, draft: str, report: dict[str, Any],
+    async def _write(self, ctx: RunContext, plan: Plan, draft: str, report: dict[str, Any],
                      facts: dict[str, Any]) -> Answer:
+        if plan.ask.unknown and plan.profile is not None:
+            draft = replies.not_in_data(plan.ask.unknown, plan.profile) + "\n\n" + draft
         content = await reporting.write(ctx, self._llm, draft, facts)
         return content, report

@@ -38,6 +38,9 @@ GROUPS = {
     "find_savings": "optimization", "what_if": "optimization",
     "action_plan": "actions",
 }
+# Tools whose result depends only on the dataset's version and their arguments.
+KEPT = frozenset({"dataset_profile", "dataset_overview", "spend_breakdown", "latency_by_model",
+                  "error_cost", "compare_providers"})
 MAX_ROWS_TO_MODEL = 25
 # Explanations and SQL the report shows, but the model does not need to answer.
 _HIDDEN = frozenset({"sql", "query", "rule", "assumptions", "method", "slices"})
@@ -88,13 +91,15 @@ def _dataset(deps: Deps) -> str:
 
 async def _use(ctx: AgentContext[Deps], name: str, args: dict[str, Any],
                call: Any, *, include_result: bool = True) -> Any:
-    """Run one tool call as the run's step; a failure goes back to the model to act on."""
+    """Run one tool call as the run's step; a failure goes back to the model to act on.
+    A result that depends only on the dataset's version is kept for it."""
     deps = ctx.deps
     group = GROUPS[name]
     await _open(deps, group)
     try:
         outcome: ToolOutcome = await deps.run.tool(group, name, args, call,
-                                                   include_result=include_result)
+                                                   include_result=include_result,
+                                                   keep=name in KEPT)
     except ToolFailed as failed:
         cause = failed.__cause__
         raise ModelRetry(str(cause) if cause is not None else str(failed)) from None
@@ -176,7 +181,8 @@ async def find_savings(ctx: AgentContext[Deps], categories: list[Category] | Non
     await _open(deps, "optimization")
     # One step per category, numbered now, in order, before any runs.
     calls = [deps.run.tool_call("optimization", f"find_{c}", {"dataset_id": dataset_id},
-                                partial(tools.findings_tool, deps.store, dataset_id, c))
+                                partial(tools.findings_tool, deps.store, dataset_id, c),
+                                keep=True)
              for c in chosen]
     with analysis_run():
         outcomes = await side_by_side(calls)

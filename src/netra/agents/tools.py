@@ -3,6 +3,8 @@ returns a result plus a one-line summary; every number an answer shows comes fro
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from netra.analysis import questions
@@ -86,3 +88,23 @@ async def simulate_tool(store: AnalyticsStore, dataset_id: str, scenario: Scenar
     return ToolOutcome(result, f"would have paid {usd(result['simulated_cost_usd'])} instead of "
                        f"{usd(result['current_cost_usd'])} ({usd(result['savings_usd_month'])}"
                        "/month less)")
+
+
+def standard_calls(
+    store: AnalyticsStore, dataset_id: str
+) -> list[tuple[str, dict[str, Any], Callable[[], Awaitable[ToolOutcome]]]]:
+    """The results computed once per dataset version, in the background (the tool
+    names and arguments the agents call them with, without the dataset id)."""
+    calls: list[tuple[str, dict[str, Any], Callable[[], Awaitable[ToolOutcome]]]] = [
+        ("dataset_profile", {}, partial(profile_tool, store, dataset_id)),
+        ("dataset_overview", {}, partial(overview_tool, store, dataset_id)),
+    ]
+    calls += [("spend_breakdown", {"by": by}, partial(breakdown_tool, store, dataset_id, by))
+              for by in ("model", "feature", "provider", "day")]
+    calls += [("latency_by_model", {}, partial(latency_tool, store, dataset_id)),
+              ("error_cost", {}, partial(error_cost_tool, store, dataset_id)),
+              ("compare_providers", {"model": None},
+               partial(providers_tool, store, dataset_id, None))]
+    calls += [(f"find_{category}", {}, partial(findings_tool, store, dataset_id, category))
+              for category in FINDING_CATEGORIES]
+    return calls

@@ -53,16 +53,19 @@ async def triage(ctx: RunContext, llm: OfflineAnalyst, store: AnalyticsStore) ->
         dataset_id, profile = ctx.request.dataset_id, None
         if dataset_id is not None:
             outcome = await ctx.tool("triage", "dataset_profile", {"dataset_id": dataset_id},
-                                     lambda: tools.profile_tool(store, dataset_id))
+                                     lambda: tools.profile_tool(store, dataset_id), keep=True)
             profile = outcome.result
         ask = read_ask(ctx.request.question,
                        features=names((profile or {}).get("features"), "feature"),
                        models=names((profile or {}).get("models"), "model"))
         previous = ctx.request.last_report()
         if intent == "finding_detail" and not (previous and previous.get("findings")):
-            await ctx.think("triage", "There are no earlier findings in this thread to expand "
-                            "on, so the full analysis runs first.")
-            intent = "optimize"
+            # "first", "detail"… with no earlier findings: the question is about something
+            # else (e.g. "time to first token"), or it wants the findings themselves.
+            others = {k: v for k, v in INTENTS.items() if k != "finding_detail"}
+            intent = await llm.classify(ctx.request.question, others)
+            if not keywords(ctx.request.question) & keywords(others[intent]):
+                intent = "optimize"
         missing = _missing(intent, profile)
         await ctx.think("triage", _judgement(intent, dataset_id, missing))
         step.summary = f"intent: {intent}" + (f"; missing: {', '.join(missing)}" if missing else "")

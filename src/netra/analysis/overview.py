@@ -43,7 +43,12 @@ WITH totals AS (
   SELECT count(*) AS requests, sum(cost_usd) AS spend, min(ts) AS first_ts, max(ts) AS last_ts,
     sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
     avg(CASE WHEN status = 'error' THEN 1.0 ELSE 0.0 END) AS error_rate,
-    count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_requests
+    -- unpriced: usage known, cost not (a model the catalogue cannot price); usage
+    -- unknown: tokens and cost not known, left out of their sums
+    count(*) FILTER (WHERE cost_usd IS NULL AND input_tokens IS NOT NULL) AS unpriced_requests,
+    count(*) FILTER (WHERE input_tokens IS NULL) AS usage_unknown_requests,
+    count(*) FILTER (WHERE status = 'error' AND NOT coalesce(usage_recorded, true))
+      AS failed_without_usage_requests
   FROM requests WHERE dataset_id = ?
 ),
 win AS (
@@ -58,7 +63,8 @@ SELECT t.requests,
   coalesce(t.output_tokens, 0)::BIGINT AS output_tokens,
   {", ".join(_interpolated(n) for n in _QUANTILES)},
   round(coalesce(t.error_rate, 0), 4) AS error_rate,
-  t.unpriced_requests, t.first_ts, t.last_ts
+  t.unpriced_requests, t.usage_unknown_requests, t.failed_without_usage_requests,
+  t.first_ts, t.last_ts
 FROM totals AS t, win, latency
 """
 
@@ -85,10 +91,11 @@ SELECT {key} AS key, requests,
   round(coalesce(spend * 30 / greatest(date_diff('second', first_ts, last_ts) / 86400.0, 1.0),
     0), 6) AS monthly_spend_usd,
   round(coalesce(100 * spend / nullif(total, 0), 0), 2) AS share_pct,
-  round(coalesce(spend / requests, 0), 8) AS cost_per_request_usd,
+  round(coalesce(spend / nullif(priced, 0), 0), 8) AS cost_per_request_usd,
   p95_latency_ms, error_rate
 FROM (
-  SELECT {group} AS g, count(*) AS requests, sum(cost_usd) AS spend,
+  -- a request's cost averages over the requests whose cost is known
+  SELECT {group} AS g, count(*) AS requests, sum(cost_usd) AS spend, count(cost_usd) AS priced,
     sum(sum(cost_usd)) OVER () AS total,
     min(min(ts)) OVER () AS first_ts, max(max(ts)) OVER () AS last_ts,
     round(quantile_cont(latency_ms, 0.95), 1) AS p95_latency_ms,
@@ -104,11 +111,13 @@ def _iso(value: datetime | None) -> str | None:
 
 
 async def overview_totals(store: AnalyticsStore, dataset_id: str) -> dict[str, Any]:
-    """Totals, window, latency, errors and unpriced models, without the composition."""
+    """Totals, window, latency, errors, unpriced models and requests whose token usage is
+    unknown (counted in requests, latency and errors, not in token or cost sums), without
+    the composition."""
     [row] = await store.fetch(_OVERVIEW, [dataset_id, dataset_id])
     unpriced = await store.fetch(
         "SELECT DISTINCT model FROM requests WHERE dataset_id = ? AND cost_usd IS NULL "
-        "ORDER BY model",
+        "AND input_tokens IS NOT NULL ORDER BY model",
         [dataset_id],
     )
     return {

@@ -70,7 +70,8 @@ GROUP BY feature ORDER BY spend_usd DESC, requests DESC, feature
 _PROFILE_MODELS = """
 SELECT provider, model, count(*) AS requests,
   round(coalesce(sum(cost_usd), 0), 6) AS spend_usd,
-  count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_requests
+  count(*) FILTER (WHERE cost_usd IS NULL AND input_tokens IS NOT NULL) AS unpriced_requests,
+  count(*) FILTER (WHERE input_tokens IS NULL) AS usage_unknown_requests
 FROM requests WHERE dataset_id = ?
 GROUP BY provider, model ORDER BY spend_usd DESC, requests DESC, provider, model
 """
@@ -110,7 +111,7 @@ SELECT {key} AS key, count(*) AS requests,
   round(coalesce(sum(cost_usd), 0), 6) AS spend_usd,
   round(coalesce(sum(cost_usd) * 30 / any_value(win.days), 0), 6) AS monthly_spend_usd,
   round(coalesce(100 * sum(cost_usd) / nullif(any_value(total.spend), 0), 0), 2) AS share_pct,
-  round(coalesce(sum(cost_usd) / count(*), 0), 8) AS cost_per_request_usd,
+  round(coalesce(sum(cost_usd) / nullif(count(cost_usd), 0), 0), 8) AS cost_per_request_usd,
   round(quantile_cont(latency_ms, 0.95), 1) AS p95_latency_ms,
   round(avg(CASE WHEN status = 'error' THEN 1.0 ELSE 0.0 END), 4) AS error_rate
 FROM q, win, total
@@ -175,7 +176,11 @@ _ERRORS = f"""
 WITH {WINDOW_CTE}
 SELECT count(*) AS requests,
   count(*) FILTER (WHERE status = 'error') AS failed_requests,
-  count(*) FILTER (WHERE status = 'error' AND cost_usd IS NULL) AS unpriced_failed_requests,
+  count(*) FILTER (WHERE status = 'error' AND cost_usd IS NULL AND input_tokens IS NOT NULL)
+    AS unpriced_failed_requests,
+  -- failed calls the source recorded no usage for: 0 tokens, $0 (they bill nothing)
+  count(*) FILTER (WHERE status = 'error' AND NOT coalesce(usage_recorded, true))
+    AS failed_without_usage_requests,
   round(coalesce(sum(cost_usd) FILTER (WHERE status = 'error'), 0), 6) AS cost_usd,
   round(coalesce(sum(cost_usd) FILTER (WHERE status = 'error') * 30 / any_value(win.days), 0), 6)
     AS cost_usd_month,

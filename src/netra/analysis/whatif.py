@@ -24,7 +24,8 @@ request's day, tier and batch flag (telemetry.pricing, one rate row per distinct
   cache at no cost. Off changes nothing: past cache hits are not in the data.
 
 Requests the catalogue cannot price (before or after the change) are left out of both
-figures and named in `unpriced`, never counted as free.
+figures and named in `unpriced`, never counted as free; requests whose token usage the
+source did not record are left out too, and counted in `usage_unknown_requests`.
 """
 
 from __future__ import annotations
@@ -122,7 +123,10 @@ priced AS (
 )
 SELECT feature, provider, model, to_provider, to_model, count(*) AS requests,
   count(*) FILTER (WHERE priced) AS priced_requests,
-  bool_or(cost_usd IS NULL) AS source_unpriced, bool_or(NOT target_priced) AS target_unpriced,
+  -- a request of unknown usage has no cost anywhere: neither model is unpriced for it
+  count(*) FILTER (WHERE input_tokens IS NULL) AS usage_unknown_requests,
+  count(*) FILTER (WHERE cost_usd IS NULL AND input_tokens IS NOT NULL) > 0 AS source_unpriced,
+  count(*) FILTER (WHERE NOT target_priced AND input_tokens IS NOT NULL) > 0 AS target_unpriced,
   count(*) FILTER (WHERE priced AND response_hit) AS response_cache_hits,
   count(*) FILTER (WHERE priced AND prefix_hit) AS prompt_cache_hits,
   coalesce(sum(cost_usd) FILTER (WHERE priced), 0) AS current_cost_usd,
@@ -309,12 +313,14 @@ def _result(scenario: Scenario, groups: list[dict[str, Any]], moves: list[Move])
     )
     requests = sum(int(g["requests"]) for g in groups)
     priced = sum(int(g["priced_requests"]) for g in groups)
+    unknown = sum(int(g["usage_unknown_requests"]) for g in groups)
     return {
         "description": describe(scenario, moves),
         "scenario": {**scenario.__dict__, "features": list(scenario.features or []) or None},
         "affected_requests": requests,
         "priced_requests": priced,
-        "unpriced_requests": requests - priced,
+        "unpriced_requests": requests - priced - unknown,
+        "usage_unknown_requests": unknown,
         "current_cost_usd": round(current, 6),
         "simulated_cost_usd": round(simulated, 6),
         "savings_usd": round(savings, 6),
@@ -328,7 +334,7 @@ def _result(scenario: Scenario, groups: list[dict[str, Any]], moves: list[Move])
         "by_feature": _rollup(groups, ("feature",)),
         "by_model": _rollup(groups, ("provider", "model", "to_provider", "to_model")),
         "unpriced": unpriced,
-        "assumptions": assumptions(scenario, moves, unpriced, days),
+        "assumptions": assumptions(scenario, moves, unpriced, days, usage_unknown=unknown),
     }
 
 
@@ -376,7 +382,12 @@ def describe(scenario: Scenario, moves: list[Move] | None = None) -> str:
 
 
 def assumptions(
-    scenario: Scenario, moves: list[Move], unpriced: list[str], days: float
+    scenario: Scenario,
+    moves: list[Move],
+    unpriced: list[str],
+    days: float,
+    *,
+    usage_unknown: int = 0,
 ) -> list[str]:
     """What the replay takes for granted, in the order a reader needs it."""
     notes = [
@@ -401,6 +412,11 @@ def assumptions(
         notes.append(
             f"Requests of models the catalogue cannot price ({', '.join(unpriced)}) are left "
             "out of both figures, never counted as free."
+        )
+    if usage_unknown:
+        notes.append(
+            f"{usage_unknown:,} requests whose token usage the source did not record are left "
+            "out of both figures: their cost is unknown."
         )
     return notes
 

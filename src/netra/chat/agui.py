@@ -85,6 +85,7 @@ async def ag_ui(
         user = await auth_service.user_from_access_token(session, components.settings,
                                                          bearer_token(credentials))
     user_id = user.id
+    await components.limiter.hit(components.limiter.messages_per_user, user_id)
     try:
         body = RunAgentInput.model_validate(await request.json())
     except (ValidationError, ValueError) as error:
