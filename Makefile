@@ -21,6 +21,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q
@@ -41,4 +42,4 @@ eval: $(STAMP)
 	$(BIN)/python -m evals --mode offline
 
 clean:
-	rm -rf $(VENV) var dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var dist build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

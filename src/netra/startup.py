@@ -27,8 +27,9 @@ from netra.chat import conversation
 from netra.components import Components
 from netra.db import Database
 from netra.ratelimit import RateLimiter
-from netra.realtime.bus import create_event_bus
+from netra.realtime.bus import EventBus, InProcessEventBus
 from netra.realtime.hub import LOGIN_REVOKED, ConnectionHub
+from netra.realtime.redis_bus import RedisEventBus
 from netra.runs.analysis import Analyser
 from netra.runs.engine import RunEngine
 from netra.runs.workflow import Team
@@ -94,7 +95,7 @@ async def start(settings: Settings, role: Role = "serve", *, runs: bool = True) 
                      db.migrate())
         tickets = create_ticket_store(settings)
         opened.append(tickets)
-        bus = create_event_bus(settings)
+        bus = _event_bus(settings)
         opened.append(bus)
         hub = ConnectionHub()
         bus_target = _redact(settings.redis_url) if settings.redis_url else bus.name
@@ -125,6 +126,10 @@ async def start(settings: Settings, role: Role = "serve", *, runs: bool = True) 
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(part.close(), timeout=2)
         raise
+
+
+def _event_bus(settings: Settings) -> EventBus:
+    return RedisEventBus(settings.redis_url) if settings.redis_url else InProcessEventBus()
 
 
 def _team(settings: Settings, db: Database, analytics: AnalyticsStore) -> Team:

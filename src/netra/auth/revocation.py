@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from netra.auth import service as auth_service
 from netra.auth.models import User
@@ -20,12 +20,20 @@ from netra.auth.tokens import InvalidToken
 from netra.db import Database
 from netra.realtime.bus import EventBus
 from netra.realtime.hub import ConnectionHub, login_revoked
-
-if TYPE_CHECKING:
-    from netra.components import Components
+from netra.settings import Settings
 
 log = logging.getLogger(__name__)
 _checks: set[asyncio.Task[None]] = set()  # sweeps in flight (held against the GC)
+
+
+class RevocationParts(Protocol):
+    """The parts of the running application a revocation uses. `Components`, which
+    start-up builds from every domain's parts, has them: the need is said here, below
+    it, and it is met there."""
+
+    settings: Settings
+    db: Database
+    bus: EventBus
 
 
 async def announce(bus: EventBus, revoked: auth_service.RevokedLogin) -> None:
@@ -37,7 +45,7 @@ async def announce(bus: EventBus, revoked: auth_service.RevokedLogin) -> None:
 # before the revocation is committed could reconnect, with a fresh ticket, in between.
 
 
-async def logout(components: Components, refresh_token: str) -> None:
+async def logout(components: RevocationParts, refresh_token: str) -> None:
     """Revoke the login of this refresh token; an unknown token is a no-op."""
     async with components.db.transaction() as session:
         revoked = await auth_service.logout(session, refresh_token)
@@ -46,7 +54,7 @@ async def logout(components: Components, refresh_token: str) -> None:
 
 
 async def refresh(
-    components: Components, refresh_token: str
+    components: RevocationParts, refresh_token: str
 ) -> tuple[User, auth_service.TokenPair]:
     """Rotate the refresh token; a reused one revokes its login (committed, announced)."""
     async with components.db.transaction() as session:
@@ -59,7 +67,7 @@ async def refresh(
 
 
 async def change_password(
-    components: Components, user_id: str, current: str, new: str
+    components: RevocationParts, user_id: str, current: str, new: str
 ) -> tuple[User, auth_service.TokenPair]:
     """Set a new password; every earlier login is revoked (committed, then announced)."""
     async with components.db.transaction() as session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,14 +19,24 @@ from netra.chat import service as chat_service
 from netra.chat.models import ACTIVE_RUN_STATUSES, Run
 from netra.db import Database
 from netra.db.group_commit import GroupCommit
+from netra.realtime.bus import EventBus
+from netra.runs.engine import RunEngine
 from netra.runs.workflow import end_from_outside
 from netra.settings import Settings
 
-if TYPE_CHECKING:
-    from netra.components import Components
-
 RUNS_END_WAIT_S = 2.0  # how long deleting a thread lets its runs' processes end them
 Intake = GroupCommit[chat_service.MessageRequest, chat_service.Accepted]
+
+
+class ConversationParts(Protocol):
+    """The parts of the running application a conversation uses. `Components`, which
+    start-up builds from every domain's parts (this module's `Intake` among them), has
+    them: the need is said here, below it, and it is met there."""
+
+    db: Database
+    intake: Intake
+    bus: EventBus
+    runs: RunEngine
 
 
 def intake(settings: Settings, db: Database) -> Intake:
@@ -39,7 +49,7 @@ def intake(settings: Settings, db: Database) -> Intake:
 
 
 async def send_message(
-    components: Components, user_id: str, *, thread_id: str, content: str,
+    components: ConversationParts, user_id: str, *, thread_id: str, content: str,
     dataset_id: str | None = None, client_msg_id: str | None = None,
     acknowledge: Callable[[chat_service.Accepted], None] | None = None,
 ) -> chat_service.Accepted:
@@ -56,7 +66,7 @@ async def send_message(
     return accepted
 
 
-async def cancel_run(components: Components, user_id: str, run_id: str) -> Run:
+async def cancel_run(components: ConversationParts, user_id: str, run_id: str) -> Run:
     """Cancel wherever the run executes; the run ends with `run_cancelled`."""
     async with components.db.transaction() as session:
         run = await chat_service.request_cancel(session, user_id, run_id)
@@ -65,7 +75,7 @@ async def cancel_run(components: Components, user_id: str, run_id: str) -> Run:
     return run
 
 
-async def delete_thread(components: Components, user_id: str, thread_id: str) -> None:
+async def delete_thread(components: ConversationParts, user_id: str, thread_id: str) -> None:
     """Delete a thread with its messages and runs, its active runs cancelled first.
 
     Each run ends with `run_cancelled` before its rows go, so its clients see it end and

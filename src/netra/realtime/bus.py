@@ -1,18 +1,17 @@
 """The event bus: how a run's events reach every server instance holding its user's sockets.
 
-One Protocol, two implementations chosen from settings: in-process (one machine) and
-Redis pub/sub (many). The database is the durable log; the bus only carries live
-traffic, so a message it loses is refilled from the log by the connection's gap check.
-The bus is never a dependency of a run: `publish` neither fails nor waits on the network,
-and a message published here reaches this process's own receiver at once.
+One Protocol, two implementations chosen from settings at start-up: in-process (one
+machine, here) and Redis pub/sub (many, `redis_bus`). The database is the durable log;
+the bus only carries live traffic, so a message it loses is refilled from the log by the
+connection's gap check. The bus is never a dependency of a run: `publish` neither fails
+nor waits on the network, and a message published here reaches this process's own
+receiver at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Protocol
-
-from netra.settings import Settings
 
 # Called with (user_id, message) for every message published by any instance.
 Receiver = Callable[[str, dict[str, Any]], None]
@@ -64,11 +63,3 @@ class InProcessEventBus:
 
     async def close(self) -> None:
         self._receiver = None
-
-
-def create_event_bus(settings: Settings) -> EventBus:
-    if settings.redis_url:
-        from netra.realtime.redis_bus import RedisEventBus
-
-        return RedisEventBus(settings.redis_url)
-    return InProcessEventBus()

@@ -1,6 +1,11 @@
 """RunContext: everything an agent does in a run becomes a numbered, stored, published event,
 and every tool or model call a checkpointed step of the run's durable workflow.
 
+One module, past ~400 lines, on purpose: the numbering (`seq`, the keys already stored),
+the open tool calls and sub-agents and the chain of publications are one RunContext's
+private state, which emitting, tool calls, steps and the terminal events all advance;
+split apart, that state would need a public face and the rules below a second home.
+
 It keeps PROTOCOL.md's ordering rules true by construction: `seq` rises by exactly one,
 each event is stored before it is published, every open tool call and sub-agent is
 closed before the terminal event, and the terminal event is written in the same

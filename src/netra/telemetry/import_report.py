@@ -1,10 +1,11 @@
 """The upload report: what an import kept, what its source lacked, and what that means.
 
-Every import (file upload, ingestion API, `netra ingest`) answers, beside its rows and
-rejects, with an `ImportReport`: how many calls were kept without token usage (`kept`),
-how much of its rows carry each optional field (`fields`, with a note where a missing
-field limits the analysis), and notes in words. The numbers come from one SQL count over
-the imported rows (`stats_sql`); `build` turns them into the report.
+Every import (file upload, ingestion API, `netra ingest`) answers with an `ImportResult`:
+its rows, its rejects (`Reject`, the first MAX_REJECTS), and an `ImportReport`: how many
+calls were kept without token usage (`kept`), how much of its rows carry each optional
+field (`fields`, with a note where a missing field limits the analysis), and notes in
+words. The numbers come from one SQL count over the imported rows (`stats_sql`); `build`
+turns them into the report.
 
 Importers add their own notes: `Importer.field_notes` explain a field their format does
 not carry (shown when no row has it), and a reader may yield a `Note` while it reads
@@ -14,7 +15,7 @@ not carry (shown when no row has it), and a reader may yield a `Note` while it r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +26,10 @@ FAILED_WITHOUT_USAGE = "failed_calls_without_usage"
 USAGE_UNKNOWN = "usage_unknown"
 KEPT = (FAILED_WITHOUT_USAGE, USAGE_UNKNOWN)
 MAX_NOTES = 20  # notes an importer may add to one import; more are dropped
+MAX_REJECTS = 100
+
+# Called now and then during an import with the share of the file read so far (0..1).
+Progress = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,32 @@ class ImportReport:
     kept: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KEPT, 0))
     fields: list[FieldReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Reject:
+    line: int  # 1-based line of the file; for the ingestion API the 0-based record index
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    """`rows`, `rejected_rows`, `rejects` and `report` (what was kept, what the source
+    lacked) describe this call; the rest the whole dataset after it (so an incremental
+    ingest can refresh the catalogue row)."""
+
+    format: str
+    rows: int
+    rejected_rows: int
+    rejects: list[Reject]  # the first MAX_REJECTS
+    first_ts: datetime | None
+    last_ts: datetime | None
+    total_cost_usd: float
+    unpriced_models: list[str]
+    dataset_rows: int = 0
+    inserted_rows: int = 0  # rows actually added (re-sent request_ids are not)
+    source_cost_usd: float | None = None  # what the source reported, where it did
+    report: ImportReport = field(default_factory=ImportReport)
 
 
 # Optional record fields -> "this row carries it". Token details default to 0, so for

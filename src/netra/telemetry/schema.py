@@ -94,7 +94,21 @@ class Defaults:
     model: str | None = None
 
 
+def defaults_of(default_provider: str | None, default_model: str | None) -> Defaults:
+    """An upload's defaults as the record stores them (provider ids are lower case)."""
+    return Defaults(
+        default_provider.strip().lower() if default_provider and default_provider.strip()
+        else None,
+        default_model.strip() if default_model and default_model.strip() else None,
+    )  # fmt: skip
+
+
 Row = tuple[Any, ...]
+
+
+def sql_literal(value: str | None) -> str:
+    """A SQL string literal (NULL for None), for the few values not sent as parameters."""
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
 
 
 def _present(value: Any) -> bool:

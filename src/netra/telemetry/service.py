@@ -1,5 +1,10 @@
 """Datasets: the catalogue rows (relational database) and their records (analytics store).
 
+One module, past ~400 lines, on purpose: it is the one place where a dataset's catalogue
+row and its records change together; every way in (upload, append, demo, API ingestion)
+refreshes the row from the store through the same `_apply`, and every operation on a
+dataset named by id goes through the one owner check (`get_dataset`).
+
 Every query filters by owner: another user's dataset is NotFound, never Forbidden.
 """
 

@@ -21,10 +21,10 @@ import duckdb
 import pyarrow as pa
 
 from netra.telemetry import import_report, pricing, schema
+from netra.telemetry.import_report import Progress
 from netra.telemetry.importers import Importer, Note, Parsed, Staged
 from netra.telemetry.importers._base import STAGE_TABLE
 from netra.telemetry.schema import COLUMN_NAMES, COLUMNS, Defaults, RecordError, Row
-from netra.telemetry.store import Progress
 
 BATCH_ROWS = 50_000
 _ARROW = {

@@ -9,7 +9,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from netra.analysis.query._allowlist import QUERY_COLUMN_NAMES, QUERY_COLUMNS, TABLE
 from netra.analysis.query._errors import QueryRefused
-from netra.telemetry.store import sql_literal
+from netra.telemetry.schema import sql_literal
 
 
 def scoped_sql(tree: exp.Query, dataset_id: str, limit: int) -> str:

@@ -23,9 +23,8 @@ from typing import Any, BinaryIO
 import duckdb
 
 from netra.telemetry import pricing
-from netra.telemetry.import_report import MAX_NOTES, Note
+from netra.telemetry.import_report import MAX_NOTES, MAX_REJECTS, Note, Reject
 from netra.telemetry.schema import Defaults, RecordError, Row, parse_record
-from netra.telemetry.store import MAX_REJECTS, Reject
 
 # (1-based line number, the validated row, the reason it was rejected, or a Note)
 Parsed = tuple[int, Row | str | Note]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from netra.telemetry.import_report import MAX_REJECTS, Reject
 from netra.telemetry.importers._base import STAGE_TABLE, Judged, Staged
 from netra.telemetry.pricing import PriceKey
 from netra.telemetry.schema import (
@@ -28,8 +29,8 @@ from netra.telemetry.schema import (
     MAX_STRING,
     RECORD_FIELDS,
     Defaults,
+    sql_literal,
 )
-from netra.telemetry.store import MAX_REJECTS, Reject, sql_literal
 
 _REJECTS, _SCAN = "netra_csv_rejects", "netra_csv_scan"
 _COUNTS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",

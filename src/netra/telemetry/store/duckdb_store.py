@@ -30,10 +30,10 @@ from typing import Any
 import duckdb
 
 from netra.telemetry import import_report, staging, synthetic
+from netra.telemetry.import_report import ImportResult, Progress
 from netra.telemetry.importers import Staged, choose_importer
 from netra.telemetry.pricing import PriceKey
-from netra.telemetry.schema import COLUMN_NAMES, COLUMNS, Defaults
-from netra.telemetry.store import ImportResult, Progress, defaults_of, sql_literal
+from netra.telemetry.schema import COLUMN_NAMES, COLUMNS, Defaults, defaults_of, sql_literal
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS requests (dataset_id VARCHAR NOT NULL, "
