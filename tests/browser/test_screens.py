@@ -173,12 +173,17 @@ def test_a_refused_message_is_explained(context: BrowserContext, server: Server)
     wait_live(page)
     box = page.get_by_label("Your question")
     box.fill("x" * (17 * 1024))  # over the 16 KiB content limit
+    count = page.locator("#composer-count")
+    expect(count).to_have_attribute("data-level", "over")  # warned before sending
+    expect(count).to_contain_text("17,408 / 16,384 bytes")
     box.press("Enter")
     bubble = page.locator("article.user")
-    expect(bubble.locator(".error")).to_contain_text("Not sent:")
-    # in words, with the limit, not an error code
+    # in words, with the limit and what to do, not an error code
     expect(bubble.locator(".error")).to_have_text(
-        "Not sent: content is 17408 bytes; the limit is 16384")
-    expect(page.locator(".toast")).to_contain_text("Your message was not sent")
+        "Not sent: Your message is 17,408 bytes; the limit is 16,384 bytes (16 KiB)."
+        " Shorten it, or split it into several questions.")
+    # said once, where it belongs: under the message, not again as a toast
+    expect(page.locator(".toast")).to_have_count(0)
     expect(box).to_have_value("x" * (17 * 1024))  # the text is not lost
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    assert tab.errors == [] or all("413" in e for e in tab.errors), tab.errors

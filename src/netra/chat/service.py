@@ -1,4 +1,10 @@
-"""Threads, messages and runs: every query filters by owner (another user's row is 404)."""
+"""Threads, messages and runs: every query filters by owner (another user's row is 404).
+
+One module, past ~400 lines, on purpose: the three change together (accepting messages
+stores their runs and first events and moves their threads up, in one set-based pass;
+ending a run writes the thread's answer), under one owner rule and one set of active
+run statuses.
+"""
 
 from __future__ import annotations
 
@@ -91,9 +97,35 @@ def retry_key(client_msg_id: str | None) -> str | None:
 
 
 async def list_messages(session: AsyncSession, user_id: str, thread_id: str) -> list[Message]:
+    """The thread's messages by question: each answer right under the question it answers."""
     await get_thread(session, user_id, thread_id)
     query = select(Message).where(Message.thread_id == thread_id)
-    return list((await session.scalars(query.order_by(Message.created_at, Message.id))).all())
+    return by_question(list(
+        (await session.scalars(query.order_by(Message.created_at, Message.id))).all()))
+
+
+def by_question(messages: list[Message]) -> list[Message]:
+    """Messages (oldest first) with each answer moved right under its question.
+
+    Two questions can overlap (the second sent before the first is answered): in the
+    order they were written a thread then reads Q3 Q4 A3 A4; by question, Q3 A3 Q4 A4.
+    An answer belongs to the user message of the same run; an answer whose question is
+    not among `messages` keeps its own place.
+    """
+    asked = {m.run_id: m.id for m in messages if m.role == "user" and m.run_id is not None}
+    answers: dict[str, list[Message]] = {}
+    for message in messages:
+        question = asked.get(message.run_id or "") if message.role != "user" else None
+        if question is not None:
+            answers.setdefault(question, []).append(message)
+    ordered: list[Message] = []
+    for message in messages:
+        if message.role == "user":
+            ordered.append(message)
+            ordered.extend(answers.get(message.id, ()))
+        elif asked.get(message.run_id or "") is None:
+            ordered.append(message)
+    return ordered
 
 
 async def get_run(session: AsyncSession, user_id: str, run_id: str) -> Run:
@@ -401,7 +433,7 @@ async def thread_history(session: AsyncSession, thread_id: str, limit: int = 20)
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(limit)
     )
-    return list(reversed((await session.scalars(query)).all()))
+    return by_question(list(reversed((await session.scalars(query)).all())))
 
 
 async def waiting_runs(session: AsyncSession, created_before: datetime,

@@ -142,7 +142,9 @@ function errorOf(status, text, retryAfter) {
     if (body && body.error) ({ code, message, details } = body.error);
   } catch { /* not JSON: keep the status line */ }
   if (retryAfter) message += ` Try again in ${retryAfter} s.`;
-  return new ApiError(status, code, message, details);
+  const error = new ApiError(status, code, message, details);
+  if (retryAfter) error.retryAfter = Number(retryAfter);
+  return error;
 }
 
 /** POST /api/datasets with upload progress (fetch cannot report upload progress). */

@@ -1,6 +1,7 @@
 // The chat screen: a thread's history, the composer, live runs and their recovery.
-import { $, h, showError } from "./dom.js";
-import { request } from "./api.js";
+import { $, h, announce, showError } from "./dom.js";
+import { ApiError, request } from "./api.js";
+import { MESSAGE_LIMIT_BYTES, describe } from "./errors.js";
 import { RunStore } from "./store.js";
 import { RunView } from "./timeline.js";
 import { loadThreads, setCurrentThread, threads, touchThread, upsertThread } from "./threads.js";
@@ -12,12 +13,17 @@ const state = {
   threadId: null,
   views: new Map(),     // run_id -> RunView of the thread on screen
   unsubscribe: [],
-  pending: new Map(),   // client_msg_id -> {bubble, threadId, content, frame, runId}
+  // client_msg_id -> {bubble, threadId, content, frame, runId, via}: sent and not yet
+  // accepted. `via` is "socket" (sent again on every reconnect until accepted: the
+  // server answers a repeated client_msg_id with the first acceptance), "rest" (a POST
+  // in flight) or "queued" (no way to the server yet: sent when the socket is back).
+  pending: new Map(),
   resumeAsked: new Map(),
   stick: true,          // keep the newest output in view unless the reader scrolled up
   pinnedTop: 0,         // where follow() last scrolled to
   loaded: false,        // the thread on screen has its history rendered
   navigation: 0,
+  connection: "connecting",
 };
 let live = null;
 
@@ -31,6 +37,7 @@ export function initChat(connection) {
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
   });
+  input.addEventListener("input", updateCount);
   $("stop-btn").addEventListener("click", stop);
   const log = $("log");
   log.addEventListener("scroll", () => {
@@ -39,6 +46,30 @@ export function initChat(connection) {
     if (log.scrollHeight - log.scrollTop - log.clientHeight < 80) state.stick = true;
     else if (log.scrollTop < state.pinnedTop - 4) state.stick = false;
   }, { passive: true });
+}
+
+// The composer's size against the server's limit on a message (16 KiB by default),
+// shown once a message grows past half of it, in warning colours near and over it.
+const encoder = new TextEncoder();
+let countLevel = "";
+
+export function messageBytes(text) { return encoder.encode(text).length; }
+
+function updateCount() {
+  const el = $("composer-count");
+  const bytes = messageBytes($("composer-input").value.trim());
+  const level = bytes > MESSAGE_LIMIT_BYTES ? "over"
+    : bytes >= MESSAGE_LIMIT_BYTES * 0.85 ? "near" : bytes >= MESSAGE_LIMIT_BYTES / 2 ? "long" : "";
+  el.hidden = !level;
+  el.dataset.level = level;
+  const figures = `${bytes.toLocaleString("en-US")} / ${MESSAGE_LIMIT_BYTES.toLocaleString("en-US")} bytes`;
+  el.textContent = level === "over" ? `${figures}: too long to send. Shorten it.`
+    : level === "near" ? `${figures}: close to the limit` : figures;
+  if (level !== countLevel && (level === "near" || level === "over")) {
+    announce(level === "over" ? "Your message is over the size limit."
+                              : "Your message is close to the size limit.");
+  }
+  countLevel = level;
 }
 
 let scrollQueued = false;
@@ -78,6 +109,7 @@ const SUGGESTIONS = [
 function prefill() {
   const input = $("composer-input");
   input.value = EXAMPLE;
+  updateCount();
   input.focus();
   input.select();
   const log = $("log");
@@ -88,7 +120,7 @@ function prefill() {
       + "work as they go. Press Enter to send the example below, or pick another question."),
     h("div", { class: "suggestions" }, SUGGESTIONS.map((text) => h("button", {
       type: "button", class: "suggestion",
-      onclick: () => { input.value = text; input.focus(); },
+      onclick: () => { input.value = text; updateCount(); input.focus(); },
     }, text)))));
 }
 
@@ -115,6 +147,7 @@ function liveView(runId, place) {
   $("log").querySelector(".intro")?.remove();
   view = new RunView(runId, { live: true, onChange: follow, onFinished: showFinished });
   state.views.set(runId, view);
+  view.setReconnecting(lostConnection());
   place(view.el);
   state.unsubscribe.push(store.subscribe(runId, state.threadId, (e) => view.apply(e)));
   updateStop();
@@ -154,8 +187,14 @@ export async function openThread(threadId) {
     ]);
   } catch (error) {
     if (navigation !== state.navigation) return;
-    showError(error, "Could not open the thread");
-    if (error.status === 404) location.hash = "#/chat";
+    if (error.status === 404) {
+      // Said once the page has moved to a new chat (moving clears the screen's toasts).
+      window.addEventListener("hashchange", () => showError(error, "Could not open the thread"),
+                              { once: true });
+      location.hash = "#/chat";
+    } else {
+      showError(error, "Could not open the thread");
+    }
     return;
   }
   if (navigation !== state.navigation) return;
@@ -191,7 +230,7 @@ function renderHistory(messages) {
   }
   const input = $("composer-input");
   if (!messages.length) prefill();
-  else { input.value = ""; input.focus(); }
+  else { input.value = ""; updateCount(); input.focus(); }
   follow();
   for (const runId of open) catchUp(runId, state.threadId);
 }
@@ -215,7 +254,26 @@ export function onConnected() {
   for (const run of store.unfinished()) {
     live.send({ type: "resume", run_id: run.id, after_seq: run.last });
   }
-  for (const pending of state.pending.values()) live.send(pending.frame);
+  // Messages not yet accepted, each under its own client_msg_id: one the server already
+  // has is answered with its first acceptance, never stored twice.
+  for (const pending of state.pending.values()) {
+    if (pending.via !== "rest") sendOverSocket(pending);
+  }
+}
+
+const lostConnection = () => state.connection === "reconnecting" || state.connection === "offline";
+
+/** The socket's state: while it is lost, a running turn says its run goes on. */
+export function connectionChanged(connection) {
+  state.connection = connection;
+  for (const view of state.views.values()) view.setReconnecting(lostConnection());
+}
+
+function sendOverSocket(pending) {
+  if (!live.send(pending.frame)) return false;
+  pending.via = "socket";
+  pending.bubble.querySelector(".pending-note")?.remove();
+  return true;
 }
 
 export function onFrame(frame) {
@@ -223,8 +281,8 @@ export function onFrame(frame) {
   else if (frame.type === "message_accepted") onAccepted(frame);
   else if (frame.type === "error") {
     const pending = frame.client_msg_id && state.pending.get(frame.client_msg_id);
-    const wait = frame.retry_after ? ` Try again in ${frame.retry_after} s.` : "";
-    const error = new Error(`${frame.message}${wait}`);
+    const error = new ApiError(0, frame.code, frame.message || "");
+    if (frame.retry_after) error.retryAfter = frame.retry_after;
     if (pending) failPending(pending, error);
     else showError(error, "The server refused a request");
   }
@@ -249,7 +307,8 @@ function onEvent(event) {
   // message_accepted, or one started in another tab.
   const ours = [...state.pending.values()].find((p) => p.threadId === state.threadId && !p.runId);
   if (ours) ours.runId = event.run_id;
-  const view = liveView(event.run_id, (el) => $("log").append(el));
+  const view = liveView(event.run_id, (el) => (ours && ours.bubble.isConnected
+    ? ours.bubble.after(el) : $("log").append(el)));
   if (!ours) {
     const bubble = userBubble("…");
     view.el.before(bubble);
@@ -273,19 +332,38 @@ function onAccepted(frame) {
   if (!pending) return;
   state.pending.delete(frame.client_msg_id);
   delete pending.bubble.dataset.pending;
+  pending.bubble.querySelector(".pending-note")?.remove();
   pending.bubble.dataset.runId = frame.run_id;
   if (pending.threadId === state.threadId) liveView(frame.run_id, (el) => pending.bubble.after(el));
   updateStop();
 }
 
+/** Said once: under the message when it is on screen, else as a toast. */
 function failPending(pending, error) {
   state.pending.delete(pending.frame.client_msg_id);
-  pending.bubble.dataset.failed = "true";
-  pending.bubble.append(h("p", { class: "error", role: "alert" }, `Not sent: ${error.message}`));
+  const { bubble } = pending;
+  delete bubble.dataset.pending;
+  bubble.dataset.failed = "true";
+  bubble.querySelector(".pending-note")?.remove();
+  bubble.append(h("p", { class: "error", role: "alert" }, `Not sent: ${describe(error)}`));
   const input = $("composer-input");
-  if (!input.value) input.value = pending.content;
-  showError(error, "Your message was not sent");
+  if (pending.threadId === state.threadId && !input.value) {
+    input.value = pending.content;  // the text is not lost
+    updateCount();
+  }
+  if (!bubble.isConnected || pending.threadId !== state.threadId) {
+    showError(error, "Your message was not sent");
+  }
   updateStop();
+}
+
+/** No way to the server now: the message waits, and goes when the socket is back. */
+function queuePending(pending) {
+  pending.via = "queued";
+  if (!pending.bubble.querySelector(".pending-note")) {
+    pending.bubble.append(h("p", { class: "pending-note muted", role: "status" },
+      "Waiting for the connection: it will be sent when the page is back online."));
+  }
 }
 
 async function ensureThread(content) {
@@ -321,11 +399,16 @@ async function send() {
   state.stick = true;
   follow();
   input.value = "";
+  updateCount();
   touchThread(threadId);
-  const pending = { bubble, threadId, content, frame, runId: null };
+  const pending = { bubble, threadId, content, frame, runId: null, via: "socket" };
   state.pending.set(clientMsgId, pending);
   updateStop();
-  if (live.send(frame)) return;
+  // A message over the limit goes over REST: the refusal then answers this very request
+  // (a frame too large for the socket could not even be matched to its message).
+  const oversized = messageBytes(content) > MESSAGE_LIMIT_BYTES;
+  if (!oversized && sendOverSocket(pending)) return;
+  pending.via = "rest";
   try {  // the socket is down: the same message over REST (client_msg_id keeps it single)
     const body = { content, client_msg_id: clientMsgId };
     if (datasetId) body.dataset_id = datasetId;
@@ -333,11 +416,20 @@ async function send() {
     onAccepted({ client_msg_id: clientMsgId, run_id: accepted.run.id });
     catchUp(accepted.run.id, threadId);
   } catch (error) {
-    failPending(pending, error);
+    if (!state.pending.has(clientMsgId)) return;  // accepted over the socket meanwhile
+    if (error.code !== "network" || oversized) { failPending(pending, error); return; }
+    // Offline: sent when the socket is back (now, if it came back meanwhile).
+    queuePending(pending);
+    sendOverSocket(pending);
   }
 }
 
 function stop() {
+  // Messages still waiting for the connection are never sent.
+  for (const pending of [...state.pending.values()]) {
+    if (pending.via !== "queued" || pending.threadId !== state.threadId) continue;
+    failPending(pending, new Error("you stopped it before it went"));
+  }
   for (const view of state.views.values()) {
     if (view.finished) continue;
     view.setStatus("Stopping…");

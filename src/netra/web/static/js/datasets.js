@@ -1,7 +1,8 @@
 // Datasets: upload with progress, its report (what was kept, what the file lacks) and
 // rejected lines, demo data, the list, and the picker that chooses the dataset a
 // thread's next question uses.
-import { $, h, ask, num, usd, day, showError } from "./dom.js";
+import { $, h, ask, num, usd, day, showError, showInfo } from "./dom.js";
+import { describe } from "./errors.js";
 import { request, upload } from "./api.js";
 
 const data = { list: [], wanted: null };
@@ -44,19 +45,34 @@ function fillSelect() {
   select.value = wanted;
 }
 
+let rendered = null;  // the list as last drawn
+
 function render() {
   fillSelect();
+  // The same list again (each screen visit reloads it): the rows stay, and so does the
+  // keyboard focus on them.
+  const drawn = JSON.stringify(data.list);
+  if (drawn === rendered) return;
+  rendered = drawn;
+  // data-label names a cell where a narrow screen stacks the columns (app.css).
   $("dataset-list").replaceChildren(...data.list.map((d) => h("tr", { dataset: { datasetId: d.id } },
-    h("td", {}, d.name),
-    h("td", {}, num(d.rows)),
-    h("td", {}, num(d.rejected_rows)),
-    h("td", {}, usd(d.total_cost_usd)),
-    h("td", {}, d.first_ts ? `${day(d.first_ts)} → ${day(d.last_ts)}` : ""),
-    h("td", {}, h("button", { type: "button", "aria-label": `Delete dataset ${d.name}`,
-                               onclick: () => remove(d) }, "Delete")))));
+    h("td", { class: "name" }, d.name),
+    h("td", { class: "num", dataset: { label: "Rows" } }, num(d.rows)),
+    h("td", { class: "num", dataset: { label: "Rejected" } }, num(d.rejected_rows)),
+    h("td", { class: "num", dataset: { label: "Spend" } }, usd(d.total_cost_usd)),
+    h("td", { class: "period", dataset: { label: "Period" } }, d.first_ts
+      ? [h("span", { class: "nowrap" }, day(d.first_ts)), " → ",
+         h("span", { class: "nowrap" }, day(d.last_ts))] : ""),
+    h("td", { class: "actions" }, h("button", { type: "button", "aria-label": `Delete dataset ${d.name}`,
+                                                onclick: () => remove(d) }, "Delete")))));
 }
 
-function status(text) { $("upload-status").textContent = text; }
+function status(text, failed = false) {
+  const el = $("upload-status");
+  el.textContent = text;
+  el.classList.toggle("error", failed);
+  el.classList.toggle("muted", !failed);
+}
 
 /** The upload report's box, made once beside the status line. */
 function reportBox() {
@@ -90,7 +106,7 @@ function showRejects(rejects, total) {
   $("rejects-title").textContent = total > rejects.length
     ? `Rejected lines (first ${rejects.length} of ${num(total)})` : `Rejected lines (${rejects.length})`;
   $("rejects-body").replaceChildren(...rejects.map((r) =>
-    h("tr", {}, h("td", {}, String(r.line)), h("td", {}, r.reason))));
+    h("tr", {}, h("td", { class: "num" }, String(r.line)), h("td", {}, r.reason))));
 }
 
 async function uploadFile() {
@@ -124,8 +140,7 @@ async function uploadFile() {
     $("upload-form").reset();
     await loadDatasets();
   } catch (error) {
-    status(`Upload failed: ${error.message}`);
-    showError(error, "Upload failed");
+    status(`Upload failed: ${describe(error)}`, true);  // said here, where the upload is: no toast
   } finally {
     $("upload-btn").disabled = false;
     bar.hidden = true;
@@ -142,8 +157,7 @@ async function loadDemo() {
     await loadDatasets();
     selectDataset(dataset.id);
   } catch (error) {
-    status(`Could not load demo data: ${error.message}`);
-    showError(error, "Demo data");
+    status(`Could not load demo data: ${describe(error)}`, true);
   } finally {
     button.disabled = false;
   }
@@ -154,6 +168,7 @@ async function remove(dataset) {
   try {
     await request("DELETE", `/api/datasets/${dataset.id}`);
     await loadDatasets();
+    showInfo(`Deleted the dataset “${dataset.name}”.`);
   } catch (error) {
     showError(error, "Could not delete the dataset");
   }

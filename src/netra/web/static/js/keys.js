@@ -1,5 +1,5 @@
 // API keys for the ingestion API: create (shown once), list, revoke.
-import { $, h, ask, day, showError } from "./dom.js";
+import { $, h, ask, day, showError, showInfo, toast } from "./dom.js";
 import { request } from "./api.js";
 
 export function initKeys() {
@@ -8,8 +8,8 @@ export function initKeys() {
     try {
       await navigator.clipboard.writeText($("key-value").textContent);
       $("key-copy").textContent = "Copied";
-    } catch (error) {
-      showError(error, "Could not copy; select the key and copy it by hand");
+    } catch {
+      toast("The browser did not let the page copy the key. Select it and copy it by hand.");
     }
   });
 }
@@ -18,7 +18,7 @@ export async function loadKeys() {
   const keys = await request("GET", "/api/api-keys");
   $("key-list").replaceChildren(...keys.map((k) => h("tr", { dataset: { keyId: k.id } },
     h("td", {}, k.name),
-    h("td", {}, day(k.created_at)),
+    h("td", { class: "nowrap" }, day(k.created_at)),
     h("td", {}, h("button", { type: "button", "aria-label": `Revoke key ${k.name}`,
                                onclick: () => revoke(k) }, "Revoke")))));
 }
@@ -52,6 +52,7 @@ async function revoke(key) {
     await request("DELETE", `/api/api-keys/${key.id}`);
     $("key-created").hidden = true;
     await loadKeys();
+    showInfo(`Revoked the key “${key.name}”.`);
   } catch (error) {
     showError(error, "Could not revoke the key");
   }

@@ -1,10 +1,10 @@
 // Boot: sign-in state, the socket, hash routes (#/chat/<id>, #/datasets, #/keys), theme.
-import { $, showError } from "./dom.js";
+import { $, clearToasts, showError } from "./dom.js";
 import { logout, onAuthChange, session } from "./api.js";
 import { Live } from "./socket.js";
 import { initAuth, showAuth } from "./auth.js";
-import { initChat, onConnected, onFrame, openThread, signOutChat, threadDeleted,
-         threadRenamed } from "./chat.js";
+import { connectionChanged, initChat, onConnected, onFrame, openThread, signOutChat,
+         threadDeleted, threadRenamed } from "./chat.js";
 import { clearThreads, initThreads, loadThreads } from "./threads.js";
 import { clearDatasets, initDatasets, loadDatasets } from "./datasets.js";
 import { clearKeys, initKeys, loadKeys } from "./keys.js";
@@ -22,15 +22,20 @@ const live = new Live({
     el.dataset.state = state;
     el.textContent = state === "reconnecting" && delay
       ? `Reconnecting in ${Math.ceil(delay / 1000)} s…` : CONNECTION_TEXT[state];
+    connectionChanged(state);
   },
 });
 let entered = false;
+let shownScreen = null;
+const phone = matchMedia("(max-width: 720px)");
 
 function route() {
   if (!entered) return;
   const [, screen = "chat", id = ""] = location.hash.split("/");
   const views = { chat: "chat-view", datasets: "datasets-view", keys: "keys-view" };
   const current = views[screen] ? screen : "chat";
+  if (current !== shownScreen) clearToasts();  // what was said about the last screen goes
+  shownScreen = current;
   for (const [name, view] of Object.entries(views)) $(view).hidden = name !== current;
   for (const link of document.querySelectorAll("[data-nav]")) {
     // An empty aria-current means "false" to assistive technology: say "page".
@@ -57,6 +62,8 @@ function enter() {
 
 function signedOut(message = "") {
   entered = false;
+  shownScreen = null;
+  clearToasts();
   live.stop();
   signOutChat();
   clearThreads();
@@ -65,9 +72,29 @@ function signedOut(message = "") {
   showAuth(message);
 }
 
+// The thread list is a drawer on a phone: ☰ opens and closes it, so do Escape and a tap
+// outside it; while it is shut it is inert (out of the Tab order and of screen readers),
+// and while it is open the page under it is.
+function menuOpen() { return document.body.classList.contains("menu-open"); }
+
+function setMenu(open, { focus = false } = {}) {
+  if (open) {
+    const below = Math.round($("app").querySelector(".topbar").getBoundingClientRect().bottom);
+    $("sidebar").style.setProperty("--drawer-top", `${below}px`);
+  }
+  document.body.classList.toggle("menu-open", open);
+  $("menu-btn").setAttribute("aria-expanded", String(open));
+  const drawer = phone.matches;
+  $("sidebar").inert = drawer && !open;
+  $("main").inert = drawer && open;
+  if (!focus) return;
+  if (open) $("new-thread").focus();
+  else $("menu-btn").focus();
+}
+
 function closeMenu() {
-  document.body.classList.remove("menu-open");
-  $("menu-btn").setAttribute("aria-expanded", "false");
+  const focusInside = $("sidebar").contains(document.activeElement);
+  setMenu(false, { focus: focusInside && phone.matches });
 }
 
 function applyTheme(theme) {
@@ -85,10 +112,26 @@ function initChrome() {
     applyTheme(theme);
     recolourCharts();
   });
-  $("menu-btn").addEventListener("click", () => {
-    const open = document.body.classList.toggle("menu-open");
-    $("menu-btn").setAttribute("aria-expanded", String(open));
+  $("menu-btn").addEventListener("click", () => setMenu(!menuOpen(), { focus: !menuOpen() }));
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && menuOpen() && !$("dialog").open) {
+      e.preventDefault();
+      setMenu(false, { focus: true });
+    }
   });
+  // A tap outside the drawer closes it (captured, before anything else hears it). On the
+  // veil it does nothing else; on the header it goes on to its control (☰ toggles itself).
+  document.addEventListener("click", (e) => {
+    const target = e.target;
+    if (!menuOpen() || $("sidebar").contains(target) || $("dialog").contains(target)
+        || $("menu-btn").contains(target)) return;
+    setMenu(false);
+    if (target instanceof Element && target.closest(".topbar")) return;
+    e.preventDefault();
+    e.stopPropagation();
+  }, true);
+  phone.addEventListener("change", () => setMenu(false));
+  setMenu(false);
   $("logout-btn").addEventListener("click", () => {
     logout().catch((e) => showError(e, "Signed out here, but the server was not told"));
   });

@@ -2,7 +2,7 @@
 // (plotly, loaded only when a report scrolls into view) and downloads built in the page.
 // Reports come from several agents and grow new fields: every key is optional here, and a
 // malformed part is left out rather than breaking the answer above it.
-import { h, usd, download, showError } from "./dom.js";
+import { h, usd, download } from "./dom.js";
 
 const PLOTLY_SRC = "/static/vendor/plotly.min.js";
 let plotly = null;
@@ -24,8 +24,8 @@ export function loadPlotly() {
   return plotly;
 }
 
-function figure(label, value) {
-  return h("div", {}, h("dt", {}, label), h("dd", {}, value));
+function figure(label, value, numeric = false) {
+  return h("div", {}, h("dt", {}, label), h("dd", { class: numeric ? "num" : null }, value));
 }
 
 function evidenceValue(value) {
@@ -40,7 +40,8 @@ function evidence(data) {
   if (!rows.length) return null;
   return h("details", { class: "evidence" }, h("summary", {}, "Evidence"),
     h("table", { class: "table kv" }, h("tbody", {}, rows.map(([key, value]) => h("tr", {},
-      h("th", { scope: "row" }, key.replaceAll("_", " ")), h("td", {}, evidenceValue(value)))))));
+      h("th", { scope: "row" }, key.replaceAll("_", " ")),
+      h("td", { class: isNum(value) ? "num" : null }, evidenceValue(value)))))));
 }
 
 function howTo(action) {
@@ -70,9 +71,9 @@ function findingCard(finding, rank, action) {
     h("h3", {}, h("span", { class: "rank" }, `${rank}`), " ",
       text(finding.title, text(finding.category, "Finding"))),
     h("dl", { class: "figures" },
-      figure("Monthly saving", monthly === null ? "n/a" : usd(monthly)),
-      figure("Annual saving", yearly === null ? "n/a" : usd(yearly)),
-      figure("Cut", cut),
+      figure("Monthly saving", monthly === null ? "n/a" : usd(monthly), true),
+      figure("Annual saving", yearly === null ? "n/a" : usd(yearly), true),
+      figure("Cut", cut, true),
       figure("Confidence", text(finding.confidence, "n/a")),
       figure("Effort", effortOf(action))),
     costs ? h("p", { class: "muted costs" }, costs) : null,
@@ -174,8 +175,10 @@ export function renderReport(slot, report, content) {
       usageLine(report.usage)));
     if (chartBox) whenVisible(chartBox, () => drawCharts(chartBox, charts));
   } catch (error) {
-    slot.replaceChildren(h("p", { class: "error" }, `The report could not be shown: ${error.message}`));
-    showError(error, "Report");
+    // Said once, where the report would be (no toast repeating it).
+    slot.replaceChildren(h("p", { class: "error" },
+      "The report could not be shown. The answer above is complete; reload to try again."));
+    console.warn("report", error);
   }
 }
 
@@ -226,8 +229,9 @@ async function drawCharts(box, charts) {
       chartLayout(chart, colors), { displayModeBar: false, responsive: true })));
     box.dataset.drawn = "true";
   } catch (error) {
-    box.append(h("p", { class: "error" }, `Charts unavailable: ${error.message}`));
-    showError(error, "Charts");
+    box.append(h("p", { class: "error" },
+      "The charts could not be drawn. Check the connection, then reload to try again."));
+    console.warn("charts", error);
   }
 }
 

@@ -1,6 +1,7 @@
 // One assistant turn: the live timeline of a run (agents, thinking, tool calls) and
 // its answer, streamed as plain text, then swapped for the server's safe HTML.
 import { h, announce } from "./dom.js";
+import { describe } from "./errors.js";
 import { renderReport } from "./report.js";
 
 const AGENT_NAMES = {
@@ -157,12 +158,13 @@ export class RunView {
   }
 
   on_agent_error(event, p) {
-    const text = `${p.message || "failed"}${p.code ? ` (${p.code})` : ""}`;
-    if (event.agent !== "supervisor") { this.endAgent(event, false, text); return; }
+    // In words, without the error's code: the server's message, else one for its code.
+    const text = describe({ code: p.code, message: p.message || "" });
+    if (event.agent !== "supervisor") { this.endAgent(event, false, `failed: ${text}`); return; }
     this.step(event, "run-end failed", h("span", { class: "label" }, `Failed: ${text}`));
     this.answer.after(h("p", { class: "error run-error", role: "alert" },
-      `The run failed: ${text}`));
-    this.finish("Failed", `The run failed: ${p.message || ""}`);
+      `The run failed. ${text}`));
+    this.finish("Failed", `The run failed. ${text}`);
   }
 
   on_run_cancelled(event) {
@@ -173,8 +175,19 @@ export class RunView {
 
   setStatus(text) { this.status.textContent = text; }
 
+  /** While the page's connection is lost: the run itself goes on on the server. */
+  setReconnecting(lost) {
+    const on = lost && !this.finished;
+    if (!on) { this.reconnecting?.remove(); this.reconnecting = null; return; }
+    if (this.reconnecting) return;
+    this.reconnecting = h("p", { class: "reconnecting", role: "status" },
+      "Reconnecting — the analysis continues on the server.");
+    this.steps.after(this.reconnecting);
+  }
+
   finish(status, spoken) {
     this.finished = true;
+    this.setReconnecting(false);
     this.answer.classList.remove("streaming");
     this.answer.setAttribute("aria-busy", "false");
     this.el.dataset.finished = "true";
