@@ -45,94 +45,149 @@ def origin_of(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NETRA_", extra="ignore", frozen=True)
+    # Each field's docstring is its description: the README's table of settings is generated
+    # from them (`python -m netra.settings_table`), and a test keeps the two equal.
+    model_config = SettingsConfigDict(env_prefix="NETRA_", extra="ignore", frozen=True,
+                                      use_attribute_docstrings=True)
 
     env: Literal["development", "test", "production"] = "development"
+    """`development`, `test` or `production`"""
     data_dir: Path = Path("./var")
+    """holds the SQLite (`netra.db`), the run queue's SQLite (`runs.sqlite`, DBOS's system database)
+    and DuckDB (`analytics.duckdb`) files"""
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy async URL; default SQLite file in DATA_DIR"
-    )
-    redis_url: str | None = Field(
-        default=None, description="redis://…; enables Redis event fan-out and tickets"
-    )
-    analytics_url: str | None = Field(
-        default=None,
-        description="clickhouse://user:pw@host:8123/db[?cluster=NAME] or chdb:///dir; "
-        "unset: a DuckDB file in DATA_DIR",
-    )
+    """signs access tokens; production needs ≥ 32 random bytes"""
+    database_url: str | None = None
+    """SQLAlchemy async URL, e.g. `postgresql+asyncpg://user:pw@host/db` (unset: SQLite in
+    DATA_DIR)"""
+    redis_url: str | None = None
+    """`redis://…`: event fan-out between instances, shared WebSocket tickets and rate-limit
+    counters (unset: in-process)"""
+    analytics_url: str | None = None
+    """the analytics store: `clickhouse://user:pw@host:8123/db[?cluster=NAME]` or `chdb:///dir` (see
+    [Running at scale](#running-at-scale)) (unset: DuckDB in DATA_DIR)"""
 
     llm_base_url: str | None = None
+    """an OpenAI-compatible endpoint, e.g. `https://api.openai.com/v1` (unset: offline model)"""
     llm_api_key: SecretStr | None = None
+    """its key (required in production when the base URL is set)"""
     llm_model: str = "gpt-4o-mini"
+    """the model to ask"""
     llm_timeout_s: float = Field(default=30.0, gt=0)  # each model call
+    """bound on every model call; past it the built-in analyst answers"""
     # Per run: the agent stops (and the built-in analyst answers) past these.
     llm_max_calls: int = Field(default=12, ge=1)
+    """model calls per run (a model that keeps calling tools is cut off)"""
     llm_max_tokens: int = Field(default=120_000, ge=1000)
+    """tokens per run, in and out"""
     llm_max_output_tokens: int = Field(default=2000, ge=64)  # per model call
+    """tokens per model answer"""
     llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    """sampling temperature"""
 
     host: str = "127.0.0.1"
+    """where `netra serve` listens: the address"""
     port: int = Field(default=8000, ge=0, le=65535)
+    """where `netra serve` listens: the port"""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """`DEBUG`, `INFO`, `WARNING`, `ERROR`"""
 
     access_token_ttl_s: int = Field(default=900, ge=30)
+    """access-token lifetime"""
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=300)
+    """refresh-token lifetime (renewed on each rotation)"""
     ws_ticket_ttl_s: int = Field(default=30, ge=1)
+    """WebSocket ticket lifetime"""
     ws_ping_interval_s: float = Field(default=25.0, gt=0)
+    """WebSocket ping interval; a peer that does not answer is dropped"""
     ws_send_queue: int = Field(default=1024, ge=16)
+    """per-socket send queue; a client that falls this far behind is closed with 1013 and resumes"""
     # permessage-deflate: off by default, as engine.io and ws advise. Event frames are a
     # few hundred bytes; compressing each cost a fifth of a burst's first-event latency
     # and keeps a zlib context per socket.
     ws_compression: bool = False
+    """offer permessage-deflate on the WebSocket: less traffic for large answers, more CPU and a
+    zlib context per socket"""
     max_active_runs_per_user: int = Field(default=5, ge=1)
+    """the 6th concurrent run is refused with `too_many_runs`"""
     # Runs execute on a durable queue (DBOS) shared by every `serve` and `worker`.
     execute_runs: bool = True  # `netra serve` also executes runs (a worker always does)
+    """`netra serve` also executes runs; `false` leaves them to `netra worker`s"""
     max_concurrent_runs: int = Field(default=64, ge=1)  # executing at once in one process
+    """runs executing at once in one process; more wait on the queue"""
     max_concurrent_runs_total: int = Field(default=512, ge=1)  # across every process
+    """runs executing at once across every process"""
     max_concurrent_runs_per_user: int = Field(default=3, ge=1)  # one user cannot starve others
+    """one user's runs executing at once (a queue partition per user), so no one starves the
+    others"""
     run_timeout_s: float = Field(default=120.0, gt=0)
+    """a run still going this long after it started ends with `agent_error` (`timeout`), wherever it
+    executes, across restarts"""
     # How often each process looks for queued runs: a run waits half of it on average, and
     # each look costs CPU (at 25 ms the polling took a third of a 2-core server's time).
     run_queue_poll_s: float = Field(default=0.05, gt=0, le=5)
-    executor_id: str | None = Field(
-        default=None, max_length=100, description="this process's name on the run queue; "
-        "default: host, role, pid and a random suffix (must be unique among live processes)",
-    )
+    """how often each process looks for queued runs"""
+    executor_id: str | None = Field(default=None, max_length=100)
+    """this process's name on the run queue; must be unique among live processes (unset:
+    host, role, pid and a random suffix)"""
     executor_heartbeat_s: float = Field(default=5.0, gt=0)
+    """how often a process beats its heartbeat and checks on the others"""
     executor_dead_after_s: float = Field(default=15.0, gt=0)
+    """a process silent this long is taken for dead and its runs resume elsewhere (must exceed twice
+    the heartbeat)"""
     max_message_bytes: int = Field(default=16 * 1024, ge=1)
+    """longer message `content` is `too_large`"""
     max_frame_bytes: int = Field(default=64 * 1024, ge=1024)
+    """larger WebSocket frames get `too_large` (beyond 16× this the socket is closed with 1009)"""
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    """larger uploads are `413 too_large`"""
     # Per-user quotas on stored telemetry (the disk is shared by every user).
     max_datasets_per_user: int = Field(default=100, ge=1)
+    """one more dataset (upload, demo, ingestion) is `413 too_large`, naming the limit"""
     max_rows_per_user: int = Field(default=50_000_000, ge=1)  # over all of a user's datasets
+    """rows over all of a user's datasets; an import that would pass it is `413` and keeps
+    nothing"""
     startup_phase_timeout_s: float = Field(default=8.0, gt=0)
+    """a start-up phase taking longer fails the start with one clear line"""
     login_attempts_per_minute: int = Field(default=10, ge=1)  # per account and per address
+    """login attempts (right or wrong) per account and, separately, per client address"""
 
     demo_email: str = "demo@netra.local"
+    """the login `netra demo` creates: its email"""
     demo_password: str = "demo-password"
+    """the login `netra demo` creates: its password"""
 
     # Hardening: rate limits (counted in Redis when NETRA_REDIS_URL is set, so every
     # instance counts together) and the open-socket quota. Off only for load tests.
     rate_limits: bool = True
+    """`off` disables every rate limit (load tests and benchmarks only; production refuses it)"""
     signups_per_hour: int = Field(default=20, ge=1)  # per client address
+    """sign-ups per client address"""
     ws_tickets_per_minute: int = Field(default=60, ge=1)  # per user
+    """WebSocket tickets per user"""
     messages_per_minute: int = Field(default=120, ge=1)  # per user: WebSocket frames + REST
+    """messages per user, across all their sockets (every frame but `ping`), REST and AG-UI"""
     ingest_requests_per_minute: int = Field(default=600, ge=1)  # per user (API key or token)
+    """ingestion requests per user, whichever API key or token they use"""
     max_sockets_per_user: int = Field(default=20, ge=1)  # open at once, per instance
+    """open WebSockets per user on one instance; the next is closed with 4429"""
 
     # Hardening: request bodies, browser defences, the operators' endpoints.
     max_json_bytes: int = Field(default=256 * 1024, ge=1024)  # any JSON request body
+    """a larger JSON request body is `413 too_large`, refused before it is read"""
     max_ingest_bytes: int = Field(default=16 * 1024**2, ge=1024)  # one ingestion batch
-    public_url: str | None = Field(
-        default=None, description="where users reach the app, e.g. https://netra.example.com: "
-        "https sends HSTS; its origin may open the WebSocket")
-    allowed_origins: Annotated[list[str], NoDecode] = Field(
-        default=[], description="comma-separated origins whose pages may also open "
-        "the WebSocket (the app's own origin always may)")
+    """the same for one `POST /api/ingest/{dataset_id}/records` batch"""
+    public_url: str | None = None
+    """where users reach the app, e.g. `https://netra.example.com`: `https` sends HSTS; its origin
+    may open the WebSocket (set it behind a proxy that rewrites `Host`)"""
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default=[])
+    """comma-separated origins whose pages may also open the WebSocket (the app's own origin always
+    may)"""
     metrics_token: SecretStr | None = None  # set: /metrics needs Authorization: Bearer <it>
-    api_docs: bool | None = None  # /api/docs and /api/openapi.json; unset: off in production
+    """when set, `/metrics` needs `Authorization: Bearer <token>` (production logs a warning while
+    it is unset) (unset: open)"""
+    api_docs: bool | None = None
+    """serve `/api/docs` and `/api/openapi.json` (unset: on, except in production)"""
 
     @field_validator("public_url")
     @classmethod
