@@ -46,8 +46,10 @@ async def plan(
             return ToolOutcome(result, f"{usd(result['savings_usd_month'])}/month after "
                                "removing overlap between findings")
 
-        drafted = (await ctx.tool("actions", "draft_action_plan", ids, draft)).result
-        summary = (await ctx.tool("actions", "total_savings", ids, total)).result
+        # Both depend only on the findings (the version's) and the version's spend: kept
+        # with the version, so a later question reads them back.
+        drafted = (await ctx.tool("actions", "draft_action_plan", ids, draft, keep=True)).result
+        summary = (await ctx.tool("actions", "total_savings", ids, total, keep=True)).result
         step.summary = (f"{len(drafted['changes'])} change(s), "
                         f"{usd(summary['savings_usd_month'])}/month")
         return drafted["changes"], drafted["downloads"], summary

@@ -57,8 +57,6 @@ log = logging.getLogger(__name__)
 AGENT_NAME = "netra"
 DRAFT_CHUNK = 160  # characters of draft text per answer_delta event
 ANSWER_CHUNK = 400  # characters of the checked answer per partial_result event
-HISTORY_TURNS = 12
-HISTORY_CHARS = 4000
 
 INSTRUCTIONS = """\
 You are Netra Apex, a team of analysts who help a company spend less on LLM APIs. The user's
@@ -149,8 +147,8 @@ async def _stream_draft(ctx: AgentContext[Deps], events: AsyncIterable[AgentStre
 def history(turns: list[Turn]) -> list[ModelMessage]:
     """The thread's earlier turns as the model's message history."""
     messages: list[ModelMessage] = []
-    for turn in turns[-HISTORY_TURNS:]:
-        text = turn.content[:HISTORY_CHARS]
+    for turn in turns:  # already bounded by the run (`runs.workflow.HISTORY_TURNS`)
+        text = turn.content
         if turn.role == "user":
             messages.append(ModelRequest(parts=[UserPromptPart(content=text)]))
         else:

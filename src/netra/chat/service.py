@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from netra.auth.models import User
 from netra.chat.models import ACTIVE_RUN_STATUSES, Message, NewMessage, NewRun, Run, Thread
@@ -426,14 +427,29 @@ async def add_assistant_message(
 
 
 async def thread_history(session: AsyncSession, thread_id: str, limit: int = 20) -> list[Message]:
-    """The thread's latest messages, oldest first: context for follow-up questions."""
+    """The thread's latest messages, oldest first: context for follow-up questions.
+
+    Their reports are left unread (each is tens of KB of JSON, and a run needs one):
+    `latest_report` reads the one that follow-ups refer to."""
     query = (
         select(Message)
+        .options(defer(Message.report, raiseload=True))
         .where(Message.thread_id == thread_id)
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(limit)
     )
     return by_question(list(reversed((await session.scalars(query)).all())))
+
+
+async def latest_report(session: AsyncSession, messages: list[Message]) -> int | None:
+    """The position in `messages` of the newest answer that has a report, once that
+    report is loaded (`messages[i].report`); None when no answer has one."""
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role != "user":
+            await session.refresh(messages[i], ["report"])
+            if messages[i].report:
+                return i
+    return None
 
 
 async def waiting_runs(session: AsyncSession, created_before: datetime,

@@ -8,8 +8,8 @@ new message waited behind them; the events of all runs instead share transaction
 An event is stored only while its run is active: once any process has stored a run's
 terminal event (a cancellation, a run given up), a late event from an attempt that did
 not know yet is refused with `RunNotActive`, so "exactly one terminal event, and it is
-the last" holds whoever ends the run. The check is part of the insert (one statement,
-no extra round trip per event).
+the last" holds whoever ends the run. The check is one statement per batch, and the
+batch's rows one multi-row insert.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, bindparam, exists, insert, select
+from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netra.chat.models import ACTIVE_RUN_STATUSES, Run
 from netra.db import Database
-from netra.db.base import UTCDateTime
 from netra.db.group_commit import GroupCommit
 from netra.realtime.models import RunEvent
 
@@ -32,21 +31,13 @@ _Write = tuple[RunEvent, AlsoInTransaction]
 _EVENTS = cast(Table, RunEvent.__table__)
 _COLUMNS = ("run_id", "seq", "type", "agent", "payload", "ts", "key")
 
-# INSERT … SELECT <the row> WHERE the run is active. On PostgreSQL the run's row is
-# share-locked: whoever ends the run updates that row first, so it waits for this event
-# to commit and then finds it in the log.
-_GUARDED_INSERT = insert(_EVENTS).from_select(
-    list(_COLUMNS),
-    select(
-        bindparam("run_id"), bindparam("seq"), bindparam("type"), bindparam("agent"),
-        bindparam("payload", type_=JSON), bindparam("ts", type_=UTCDateTime()),
-        bindparam("key"),
-    ).where(exists(
-        select(Run.id).where(Run.id == bindparam("run_id"),
-                             Run.status.in_(ACTIVE_RUN_STATUSES))
-        .with_for_update(read=True)
-    )),
-)
+def _active_runs(run_ids: set[str]) -> Select[tuple[str]]:
+    """Which of a batch's runs are active. On PostgreSQL their rows are share-locked:
+    whoever ends a run updates that row first, so it waits for this batch to commit and
+    then finds its events in the log."""
+    return (select(Run.id).where(Run.id.in_(sorted(run_ids)),
+                                 Run.status.in_(ACTIVE_RUN_STATUSES))
+            .with_for_update(read=True))
 
 
 class RunNotActive(Exception):
@@ -58,15 +49,26 @@ def _values(row: RunEvent) -> dict[str, Any]:
 
 
 async def _write(session: AsyncSession, writes: list[_Write]) -> list[None | Exception]:
+    """One check of the runs and one multi-row insert for the whole batch: a run's few
+    dozen events cost a few statements, not one each."""
+    active = set((await session.execute(
+        _active_runs({row.run_id for row, _ in writes}))).scalars())
     outcomes: list[None | Exception] = []
+    rows: list[dict[str, Any]] = []
+    ends: list[Callable[[AsyncSession], Awaitable[None]]] = []
     for row, also in writes:
-        stored = await session.execute(_GUARDED_INSERT, _values(row))
-        if cast(Any, stored).rowcount != 1:
+        if row.run_id not in active:
             outcomes.append(RunNotActive(f"run {row.run_id} has ended"))
             continue
-        if also is not None:
-            await also(session)  # may raise RunNotActive: the batch is then written again
+        rows.append(_values(row))
         outcomes.append(None)
+        if also is not None:  # the run's terminal event: nothing of the run may follow it
+            active.discard(row.run_id)
+            ends.append(also)
+    if rows:
+        await session.execute(insert(_EVENTS), rows)
+    for also in ends:
+        await also(session)  # may raise RunNotActive: the batch is then written again
     return outcomes
 
 

@@ -67,6 +67,7 @@ class RunRequest:
     question: str
     history: list[Turn] = field(default_factory=list)  # earlier messages, oldest first
     dataset_version: int | None = None  # the dataset's version when the run started
+    version_analysed: bool = False  # whether that version's analysis was complete then
 
     def last_report(self) -> dict[str, Any] | None:
         """The report of the thread's latest answer: what follow-up questions refer to."""

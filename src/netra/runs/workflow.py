@@ -40,7 +40,11 @@ WORKFLOW_NAME = "netra.run"
 # taking down every process that picks it up.
 MAX_RECOVERY_ATTEMPTS = 5
 END_ATTEMPTS = 3
-TURN_CHARS = 8000  # of each earlier turn a run keeps
+# What a run keeps of its thread: its latest turns, each bounded, and the report of the
+# latest answer only (what follow-ups refer to). It is checkpointed with the run's first
+# step, so it is kept to what the agents read (the model sees these turns).
+HISTORY_TURNS = 12
+TURN_CHARS = 4000
 UNEXPECTED = ("The analysis failed unexpectedly; the error was logged. Try again, or ask a "
               "narrower question.")
 Answer = tuple[str, dict[str, Any]]
@@ -67,10 +71,9 @@ class RunDriver:
         ctx = RunContext(request, self.events, self.bus, await self._stored(run_id))
         if request.dataset_id is not None and request.dataset_version is not None:
             # Wait for (or start) the one analysis of this version, then read it all.
-            analysed = await DBOS.run_step_async(  # a step: a replay takes the same branch
-                {"name": "version_analysed"}, cache.is_complete, self.db, request.dataset_id,
-                request.dataset_version)
-            if not analysed:
+            # Whether it was complete is part of the first step: a replay takes the same
+            # branch.
+            if not request.version_analysed:
                 await ctx.think("supervisor", "Analysing this version of the dataset (once: "
                                 "later questions read the results back).", key="analysing")
                 await analysis.ensure_analysed(request.dataset_id, request.dataset_version)
@@ -119,15 +122,24 @@ class RunDriver:
             run = await chat_service.start_run(session, run_id)
             if run is None:
                 return None
-            history = await chat_service.thread_history(session, run.thread_id)
+            # The turns a run uses, its own question, and an overlapping question or two.
+            history = await chat_service.thread_history(session, run.thread_id,
+                                                        limit=HISTORY_TURNS + 3)
+            question = next((m.content for m in history if m.id == run.message_id), "")
+            history = [m for m in history
+                       if m.id != run.message_id and m.created_at <= run.created_at]
+            history = history[-HISTORY_TURNS:]
+            reported = await chat_service.latest_report(session, history)
             dataset = await session.get(Dataset, run.dataset_id) if run.dataset_id else None
-        question = next((m.content for m in history if m.id == run.message_id), "")
-        earlier = _turns([m for m in history
-                          if m.id != run.message_id and m.created_at <= run.created_at])
+        earlier = [Turn(m.role, m.content[:TURN_CHARS], m.report if i == reported else None)
+                   for i, m in enumerate(history)]
+        version = dataset.version if dataset is not None else None
+        analysed = (run.dataset_id is not None and version is not None
+                    and await cache.is_complete(self.db, run.dataset_id, version))
         return RunRequest(run_id=run.id, thread_id=run.thread_id, user_id=run.user_id,
                           message_id=run.message_id, dataset_id=run.dataset_id,
-                          question=question, history=earlier,
-                          dataset_version=dataset.version if dataset is not None else None)
+                          question=question, history=earlier, dataset_version=version,
+                          version_analysed=analysed)
 
     async def _stored(self, run_id: str) -> StoredLog:
         async with self.db.transaction() as session:
@@ -155,15 +167,6 @@ async def outside_workflow(call: Coroutine[Any, Any, T]) -> T:
     """Await a DBOS call as a plain call, not as a step of the running workflow (a
     stopped workflow may record no more steps)."""
     return await contextvars.Context().run(asyncio.ensure_future, call)
-
-
-def _turns(messages: list[Any]) -> list[Turn]:
-    """The conversation so far, as a run needs it: the text of each turn (bounded), and
-    the report of the latest answer only (what follow-ups refer to). It is checkpointed
-    with the run's first step, so it is kept small."""
-    last_report = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].report), -1)
-    return [Turn(m.role, m.content[:TURN_CHARS], m.report if i == last_report else None)
-            for i, m in enumerate(messages)]
 
 
 def timed_out(status: Any) -> bool:
