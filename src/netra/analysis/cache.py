@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -42,27 +43,51 @@ def key(tool: str, args: dict[str, Any]) -> str:
 async def read_all(db: Database, dataset_id: str, version: int) -> dict[str, Cached]:
     """Every result kept for this version (one query: a run reads them once)."""
     async with db.transaction() as session:
-        rows = await session.execute(
-            select(AnalysisResult.key, AnalysisResult.tool, AnalysisResult.result,
-                   AnalysisResult.summary)
-            .where(AnalysisResult.dataset_id == dataset_id, AnalysisResult.version == version))
+        return await read_all_in(session, dataset_id, version)
+
+
+async def read_all_in(session: AsyncSession, dataset_id: str, version: int,
+                      ) -> dict[str, Cached]:
+    rows = await session.execute(
+        select(AnalysisResult.key, AnalysisResult.tool, AnalysisResult.result,
+               AnalysisResult.summary)
+        .where(AnalysisResult.dataset_id == dataset_id, AnalysisResult.version == version))
     return {k: Cached(tool, result, summary) for k, tool, result, summary in rows.tuples()}
 
 
 async def is_complete(db: Database, dataset_id: str, version: int) -> bool:
+    """Whether the version's analysis is complete. A version once complete stays so (its
+    results never change), so this process remembers the answer: most questions land on
+    versions it has already seen complete, and then cost no transaction."""
+    if (dataset_id, version) in _complete:
+        return True
     async with db.transaction() as session:
         found = await session.scalar(
             select(AnalysisResult.key).where(
                 AnalysisResult.dataset_id == dataset_id, AnalysisResult.version == version,
                 AnalysisResult.key == COMPLETE))
+    if found is not None:
+        _remember_complete(dataset_id, version)
     return found is not None
 
 
+_complete: OrderedDict[tuple[str, int], None] = OrderedDict()
+_COMPLETE_REMEMBERED = 10_000
+
+
+def _remember_complete(dataset_id: str, version: int) -> None:
+    _complete[(dataset_id, version)] = None
+    _complete.move_to_end((dataset_id, version))
+    while len(_complete) > _COMPLETE_REMEMBERED:
+        _complete.popitem(last=False)
+
+
 async def write(db: Database, dataset_id: str, version: int,
-                entries: dict[str, Cached]) -> None:
-    """Keep these results; one already kept wins (the same call gives the same answer)."""
+                entries: dict[str, Cached]) -> bool:
+    """Keep these results; one already kept wins (the same call gives the same answer).
+    False when the dataset is gone."""
     if not entries:
-        return
+        return True
     try:
         async with db.transaction() as session:
             await _insert(session, dataset_id, version, entries)
@@ -70,6 +95,8 @@ async def write(db: Database, dataset_id: str, version: int,
         if await _exists(db, dataset_id):
             raise
         # The dataset was deleted while its analysis ran: there is nothing left to keep.
+        return False
+    return True
 
 
 async def _exists(db: Database, dataset_id: str) -> bool:
@@ -86,4 +113,5 @@ async def _insert(session: AsyncSession, dataset_id: str, version: int,
 
 
 async def mark_complete(db: Database, dataset_id: str, version: int) -> None:
-    await write(db, dataset_id, version, {COMPLETE: Cached(COMPLETE, None, "")})
+    if await write(db, dataset_id, version, {COMPLETE: Cached(COMPLETE, None, "")}):
+        _remember_complete(dataset_id, version)

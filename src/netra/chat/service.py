@@ -8,6 +8,7 @@ run statuses.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -441,14 +442,14 @@ async def thread_history(session: AsyncSession, thread_id: str, limit: int = 20)
     return by_question(list(reversed((await session.scalars(query)).all())))
 
 
-async def latest_report(session: AsyncSession, messages: list[Message]) -> int | None:
-    """The position in `messages` of the newest answer that has a report, once that
-    report is loaded (`messages[i].report`); None when no answer has one."""
-    for i in range(len(messages) - 1, -1, -1):
-        if messages[i].role != "user":
-            await session.refresh(messages[i], ["report"])
-            if messages[i].report:
-                return i
+async def latest_report(
+    session: AsyncSession, answer_ids: Sequence[str]
+) -> dict[str, Any] | None:
+    """The report of the first of these answers (newest first) that has one."""
+    for message_id in answer_ids:
+        report = await session.scalar(select(Message.report).where(Message.id == message_id))
+        if report:
+            return cast(dict[str, Any], report)
     return None
 
 

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from dbos import DBOS, Debouncer, SetWorkflowID
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from netra import metrics
 from netra.analysis import cache
@@ -97,6 +98,13 @@ class Kept:
     @classmethod
     async def read(cls, db: Database, dataset_id: str, version: int) -> Kept:
         return cls(db, dataset_id, version, await cache.read_all(db, dataset_id, version))
+
+    @classmethod
+    async def read_in(cls, db: Database, session: AsyncSession, dataset_id: str,
+                      version: int) -> Kept:
+        """The same, in a transaction the run opened for its other start-up reads."""
+        return cls(db, dataset_id, version,
+                   await cache.read_all_in(session, dataset_id, version))
 
     def lookup(self, tool: str, args: dict[str, Any]) -> ToolOutcome | None:
         found = self._entries.get(cache.key(tool, args))

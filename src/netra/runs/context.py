@@ -68,10 +68,16 @@ class RunRequest:
     history: list[Turn] = field(default_factory=list)  # earlier messages, oldest first
     dataset_version: int | None = None  # the dataset's version when the run started
     version_analysed: bool = False  # whether that version's analysis was complete then
+    # The history's answers, newest first: the report follow-ups refer to is read from
+    # them at each attempt (a stored answer never changes), not kept in the checkpoint.
+    answer_ids: tuple[str, ...] = ()
+    previous_report: dict[str, Any] | None = None
 
     def last_report(self) -> dict[str, Any] | None:
         """The report of the thread's latest answer: what follow-up questions refer to."""
-        for turn in reversed(self.history):
+        if self.previous_report is not None:
+            return self.previous_report
+        for turn in reversed(self.history):  # a checkpoint written before `answer_ids`
             if turn.report:
                 return turn.report
         return None

@@ -93,7 +93,10 @@ class RunEngine:
         await DBOS.register_queue_async(
             QUEUE,
             worker_concurrency=self.settings.max_concurrent_runs,
-            global_concurrency=self.settings.max_concurrent_runs_total,
+            # Only processes sharing a PostgreSQL queue share a budget; alone (SQLite) a
+            # global limit would cost a count of the queue on every poll for nothing.
+            global_concurrency=(self.settings.max_concurrent_runs_total
+                                if self.settings.database_url else None),
             partition_concurrency=self.settings.max_concurrent_runs_per_user,
             polling_interval_sec=self.settings.run_queue_poll_s,
             on_conflict="always_update",

@@ -14,6 +14,7 @@ import contextvars
 import logging
 import time
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
 from dbos import DBOS
@@ -68,15 +69,17 @@ class RunDriver:
         request = await DBOS.run_step_async({"name": "start_run"}, self._start, run_id)
         if request is None:
             return "ended before it started"
-        ctx = RunContext(request, self.events, self.bus, await self._stored(run_id))
-        if request.dataset_id is not None and request.dataset_version is not None:
+        request, stored, results = await self._read_start(request)
+        ctx = RunContext(request, self.events, self.bus, stored)
+        ctx.results = results
+        if (request.dataset_id is not None and request.dataset_version is not None
+                and results is None):
             # Wait for (or start) the one analysis of this version, then read it all.
             # Whether it was complete is part of the first step: a replay takes the same
             # branch.
-            if not request.version_analysed:
-                await ctx.think("supervisor", "Analysing this version of the dataset (once: "
-                                "later questions read the results back).", key="analysing")
-                await analysis.ensure_analysed(request.dataset_id, request.dataset_version)
+            await ctx.think("supervisor", "Analysing this version of the dataset (once: "
+                            "later questions read the results back).", key="analysing")
+            await analysis.ensure_analysed(request.dataset_id, request.dataset_version)
             ctx.results = await analysis.Kept.read(self.db, request.dataset_id,
                                                    request.dataset_version)
         started = time.perf_counter()
@@ -129,22 +132,34 @@ class RunDriver:
             history = [m for m in history
                        if m.id != run.message_id and m.created_at <= run.created_at]
             history = history[-HISTORY_TURNS:]
-            reported = await chat_service.latest_report(session, history)
             dataset = await session.get(Dataset, run.dataset_id) if run.dataset_id else None
-        earlier = [Turn(m.role, m.content[:TURN_CHARS], m.report if i == reported else None)
-                   for i, m in enumerate(history)]
+        earlier = [Turn(m.role, m.content[:TURN_CHARS]) for m in history]
         version = dataset.version if dataset is not None else None
         analysed = (run.dataset_id is not None and version is not None
                     and await cache.is_complete(self.db, run.dataset_id, version))
         return RunRequest(run_id=run.id, thread_id=run.thread_id, user_id=run.user_id,
                           message_id=run.message_id, dataset_id=run.dataset_id,
                           question=question, history=earlier, dataset_version=version,
-                          version_analysed=analysed)
+                          version_analysed=analysed,
+                          answer_ids=tuple(m.id for m in reversed(history) if m.role != "user"))
 
-    async def _stored(self, run_id: str) -> StoredLog:
+    async def _read_start(
+        self, request: RunRequest,
+    ) -> tuple[RunRequest, StoredLog, analysis.Kept | None]:
+        """What every attempt reads afresh, in one transaction: the events already
+        stored, the report follow-ups refer to, and the version's kept results (when its
+        analysis was complete as the run started)."""
         async with self.db.transaction() as session:
-            last_seq, keys = await stored_keys(session, run_id)
-        return StoredLog(last_seq, keys)
+            last_seq, keys = await stored_keys(session, request.run_id)
+            report = await chat_service.latest_report(session, request.answer_ids)
+            results = None
+            if (request.version_analysed and request.dataset_id is not None
+                    and request.dataset_version is not None):
+                results = await analysis.Kept.read_in(self.db, session, request.dataset_id,
+                                                      request.dataset_version)
+        if report is not None:
+            request = replace(request, previous_report=report)
+        return request, StoredLog(last_seq, keys), results
 
     async def _stopped(self, ctx: RunContext) -> None:
         """DBOS stopped the workflow: cancelled by the user, past its deadline, or taken
