@@ -14,6 +14,7 @@ from netra.ratelimit import RateLimiter
 from netra.settings import Settings
 
 if TYPE_CHECKING:
+    from netra.auth.oidc import OidcClients
     from netra.auth.tickets import TicketStore
     from netra.chat.conversation import Intake
     from netra.realtime.bus import EventBus
@@ -33,3 +34,4 @@ class Components:
     runs: RunEngine  # the one run executor: enqueue, cancel, execute, supervise
     intake: Intake  # accepts users' messages (group commit)
     limiter: RateLimiter  # every rate limit, counted in memory or in Redis
+    sso: OidcClients  # the OpenID Connect providers users may sign in with

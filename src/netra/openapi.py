@@ -27,10 +27,11 @@ RATE_LIMITED = {
     ("post", "/api/auth/signup"), ("post", "/api/auth/login"), ("post", "/api/auth/ws-ticket"),
     ("post", "/api/threads/{thread_id}/messages"), ("post", "/api/ag-ui"),
     ("post", "/api/ingest/datasets"), ("post", "/api/ingest/{dataset_id}/records"),
+    ("get", "/api/auth/oidc/{name}/login"),
 }
 # Operations that check credentials given in the body or header without a security scheme.
 CREDENTIALS = {("post", "/api/auth/login"), ("post", "/api/auth/refresh"),
-               ("post", "/api/ag-ui"), ("get", "/metrics")}
+               ("post", "/api/auth/oidc/exchange"), ("post", "/api/ag-ui"), ("get", "/metrics")}
 CONFLICTS = {("post", "/api/auth/signup")}
 NOT_JSON = {("get", "/metrics"): "text/plain", ("post", "/api/ag-ui"): "text/event-stream"}
 UNAVAILABLE = {("get", "/health/ready"): "a dependency does not answer (same body)"}

@@ -7,11 +7,12 @@ an operator fixes a broken deploy in one pass instead of one restart per typo.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -42,6 +43,49 @@ def origin_of(url: str) -> str:
     default = 443 if scheme == "https" else 80
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect provider users may sign in with (an item of NETRA_OIDC_PROVIDERS)."""
+
+    # extra="forbid": a misspelt key (`client-secret`) must fail the start, not be dropped.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")  # in URLs: /api/auth/oidc/<name>/…
+    label: str = Field(min_length=1, max_length=60)  # "Sign in with <label>"
+    issuer: str = Field(max_length=500)  # exactly as the provider's discovery document names it
+    client_id: str = Field(min_length=1, max_length=500)
+    client_secret: SecretStr = SecretStr("")  # empty: a public client (not in production)
+    scopes: list[str] = Field(default=["openid", "email", "profile"], min_length=1)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname \
+                or parts.query or parts.fragment:
+            raise ValueError(f"issuer {value!r} is not an http(s) URL without query or fragment")
+        return value.strip()
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: list[str]) -> list[str]:
+        if "openid" not in value:
+            raise ValueError("scopes must include openid")
+        return value
+
+
+def _json_list(value: object) -> object:
+    """NETRA_OIDC_PROVIDERS arrives as text: parse it here, so that a typo is one line of
+    the settings report (and the text, which holds secrets, is never echoed)."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return []
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON: {error.msg} (character {error.pos})") from None
 
 
 class Settings(BaseSettings):
@@ -189,6 +233,12 @@ class Settings(BaseSettings):
     api_docs: bool | None = None
     """serve `/api/docs` and `/api/openapi.json` (unset: on, except in production)"""
 
+    oidc_providers: Annotated[list[OidcProvider], NoDecode] = Field(default=[])
+    """single sign-on: a JSON list of OpenID Connect providers, each `{"name", "label", "issuer",
+    "client_id", "client_secret", "scopes"}` (scopes: `["openid", "email", "profile"]` unless
+    given); register `<NETRA_PUBLIC_URL>/api/auth/oidc/<name>/callback` with each (see
+    [Single sign-on](#single-sign-on))"""
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
@@ -203,6 +253,19 @@ class Settings(BaseSettings):
             value = [part for part in value.split(",") if part.strip()]
         if isinstance(value, list):
             return [origin_of(str(part)) for part in value]
+        return value
+
+    @field_validator("oidc_providers", mode="before")
+    @classmethod
+    def _oidc_json(cls, value: object) -> object:
+        return _json_list(value)
+
+    @field_validator("oidc_providers")
+    @classmethod
+    def _oidc_names(cls, value: list[OidcProvider]) -> list[OidcProvider]:
+        names = [provider.name for provider in value]
+        if repeated := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"provider names must be unique: {', '.join(repeated)} repeated")
         return value
 
     @property
@@ -275,6 +338,22 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("NETRA_LLM_API_KEY: required when NETRA_LLM_BASE_URL is set")
     if not settings.rate_limits:
         problems.append("NETRA_RATE_LIMITS: off is for load tests; production keeps them on")
+    return problems + _oidc_production_problems(settings)
+
+
+def _oidc_production_problems(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    for provider in settings.oidc_providers:
+        where = f"NETRA_OIDC_PROVIDERS ({provider.name})"
+        if not provider.issuer.lower().startswith("https://"):
+            problems.append(f"{where}: the issuer must be https in production "
+                            f"(got {provider.issuer})")
+        if not provider.client_secret.get_secret_value():
+            problems.append(f"{where}: client_secret is empty; production signs in as a "
+                            "confidential client")
+    if settings.oidc_providers and not settings.public_url:
+        problems.append("NETRA_PUBLIC_URL: required with NETRA_OIDC_PROVIDERS in production: "
+                        "the redirect URI registered with each provider is built from it")
     return problems
 
 
@@ -282,7 +361,9 @@ def _describe(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
         name = "NETRA_" + "_".join(str(p) for p in item["loc"]).upper()
-        shown = "" if "SECRET" in name or "KEY" in name else f" (got {item.get('input')!r})"
+        # A provider's entry holds its client secret: never echo any part of it.
+        hidden = "SECRET" in name or "KEY" in name or name.startswith("NETRA_OIDC_PROVIDERS")
+        shown = "" if hidden else f" (got {item.get('input')!r})"
         problems.append(f"{name}: {item['msg']}{shown}")
     return problems
 

@@ -22,6 +22,7 @@ from netra.agents import tools
 from netra.agents.llm.offline import OfflineAnalyst
 from netra.agents.team import AgentTeam
 from netra.auth import revocation
+from netra.auth.oidc import OidcClients
 from netra.auth.tickets import create_ticket_store
 from netra.chat import conversation
 from netra.components import Components
@@ -112,7 +113,8 @@ async def start(settings: Settings, role: Role = "serve", *, runs: bool = True) 
         components = Components(settings=settings, db=db, tickets=tickets, bus=bus, hub=hub,
                                 analytics=analytics, runs=engine,
                                 intake=conversation.intake(settings, db),
-                                limiter=RateLimiter(settings))
+                                limiter=RateLimiter(settings),
+                                sso=OidcClients(settings.oidc_providers))
         opened.append(components.limiter)
         await _phase(settings, "agents", settings.llm_provider, _start_agents(components))
         if runs:

@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+import logging
+import re
+import secrets
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from netra.auth import revocation, schemas
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import RedirectResponse
+
+from netra.auth import revocation, schemas, sso, sso_service
 from netra.auth import service as auth_service
 from netra.auth.deps import CurrentLogin, CurrentUser
 from netra.auth.models import User
+from netra.auth.oidc import SsoFailed
 from netra.auth.tickets import TicketHolder
 from netra.auth.tokens import digest
 from netra.deps import AppComponents, DbSession
+from netra.settings import Settings
 
 router = APIRouter(tags=["auth"])
+log = logging.getLogger(__name__)
+
+# Single sign-on binds a sign-in to the browser that started it with this cookie (only
+# its digest is stored): a callback or hand-off code arriving in another browser is
+# refused, so no one can sign a victim in to the attacker's account (login CSRF).
+SSO = "/api/auth/oidc"
+SSO_COOKIE = "netra_sso"
+_BROWSER_KEY = re.compile(r"[A-Za-z0-9_-]{43}")  # token_urlsafe(32)
+_SSO_COOKIE_AGE = int((sso_service.LOGIN_TTL + sso_service.HANDOFF_TTL).total_seconds())
+Responses = dict[int | str, dict[str, Any]]
+_TO_PROVIDER: Responses = {302: {"description": "to the provider's sign-in page; a failure "
+                                 "goes to the app, with `#sso_error=<reason>&provider=<name>`"}}
+_TO_APP: Responses = {302: {"description": "to the app with `#sso=<one-time code>`, or "
+                            "`#sso_error=<reason>&provider=<name>`"}}
+CallbackParameter = Annotated[str, Query(max_length=2048)]
 
 
 def _address(request: Request) -> str:
@@ -123,3 +147,90 @@ async def delete_api_key(key_id: str, user: CurrentUser, session: DbSession) -> 
     """Revoke an API key."""
     await auth_service.delete_api_key(session, user.id, key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(f"{SSO}/providers")
+async def oidc_providers(components: AppComponents) -> list[schemas.OidcProvider]:
+    """The single sign-on providers, for the sign-in screen's buttons."""
+    return [schemas.OidcProvider(name=p.name, label=p.label, login_url=f"{SSO}/{p.name}/login")
+            for p in components.sso.providers]
+
+
+@router.get(f"{SSO}/{{name}}/login", status_code=status.HTTP_302_FOUND,
+            response_class=RedirectResponse, responses=_TO_PROVIDER)
+async def oidc_login(name: str, request: Request, components: AppComponents) -> Response:
+    """Start a single sign-on: the browser goes to the provider (PKCE, state, nonce)."""
+    components.sso.provider(name)  # 404 for a name that is not configured
+    limiter, settings = components.limiter, components.settings
+    await limiter.hit(limiter.login_per_address, _address(request))
+    # One key per browser, kept across sign-ins: two tabs signing in both finish.
+    key = _browser_key(request) or secrets.token_urlsafe(32)
+    try:
+        url = await sso.begin(components, name, _callback_url(request, settings, name), key)
+    except SsoFailed as failure:
+        return _failed(settings, name, failure)
+    response = RedirectResponse(url, status_code=status.HTTP_302_FOUND)
+    response.set_cookie(SSO_COOKIE, key, max_age=_SSO_COOKIE_AGE, path=SSO, httponly=True,
+                        samesite="lax", secure=_secure(settings))
+    return response
+
+
+@router.get(f"{SSO}/{{name}}/callback", status_code=status.HTTP_302_FOUND,
+            response_class=RedirectResponse, responses=_TO_APP)
+async def oidc_callback(name: str, request: Request, components: AppComponents,
+                        state: CallbackParameter = "", code: CallbackParameter = "",
+                        error: CallbackParameter = "") -> Response:
+    """The provider sends the browser back here; it goes on to the app with a one-time
+    code (never the tokens themselves) for `POST /api/auth/oidc/exchange`."""
+    components.sso.provider(name)
+    settings = components.settings
+    try:
+        handoff = await sso.finish(components, name, state=state, code=code, error=error,
+                                   redirect_uri=_callback_url(request, settings, name),
+                                   browser_key=_browser_key(request) or "")
+    except SsoFailed as failure:
+        return _failed(settings, name, failure)
+    return _to_app(settings, sso=handoff)
+
+
+@router.post(f"{SSO}/exchange")
+async def oidc_exchange(body: schemas.SsoCode, request: Request, response: Response,
+                        session: DbSession, components: AppComponents) -> schemas.AuthTokens:
+    """Trade the callback's one-time code for a login, as `POST /api/auth/login` answers
+    (once, from the browser that signed in)."""
+    user, pair = await sso_service.exchange(session, components.settings, body.code,
+                                            _browser_key(request) or "")
+    response.delete_cookie(SSO_COOKIE, path=SSO, httponly=True, samesite="lax",
+                           secure=_secure(components.settings))
+    return _tokens(user, pair)
+
+
+def _browser_key(request: Request) -> str | None:
+    key = request.cookies.get(SSO_COOKIE, "")
+    return key if _BROWSER_KEY.fullmatch(key) else None
+
+
+def _secure(settings: Settings) -> bool:
+    # The cookie is SameSite=Lax, not Strict: the provider's redirect back is a cross-site
+    # navigation, and the cookie must come with it.
+    return settings.env == "production" or settings.hsts
+
+
+def _public_base(request: Request, settings: Settings) -> str:
+    """Where users reach the app: NETRA_PUBLIC_URL, else the address this request came to."""
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def _callback_url(request: Request, settings: Settings, name: str) -> str:
+    return f"{_public_base(request, settings)}{SSO}/{name}/callback"
+
+
+def _to_app(settings: Settings, **fragment: str) -> RedirectResponse:
+    # In the fragment: the browser never sends it to a server, nor in a Referer.
+    base = (settings.public_url or "").rstrip("/")
+    return RedirectResponse(f"{base}/#{urlencode(fragment)}", status_code=status.HTTP_302_FOUND)
+
+
+def _failed(settings: Settings, name: str, failure: SsoFailed) -> RedirectResponse:
+    log.info("single sign-on with %s refused (%s): %s", name, failure.reason, failure.message)
+    return _to_app(settings, sso_error=failure.reason, provider=name)

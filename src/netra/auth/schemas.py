@@ -75,3 +75,13 @@ class ApiKey(BaseModel):
 
 class ApiKeyCreated(ApiKey):
     key: str = Field(description="shown only in this response; store it now")
+
+
+class OidcProvider(BaseModel):
+    name: str
+    label: str = Field(description='the button reads "Sign in with <label>"')
+    login_url: str = Field(description="where the button sends the browser")
+
+
+class SsoCode(BaseModel):
+    code: OpaqueToken = Field(description="the one-time code the callback put in the app's URL")

@@ -33,7 +33,7 @@ from netra.auth.tokens import (
     new_refresh_token,
 )
 from netra.db.base import new_id, utcnow
-from netra.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from netra.errors import BadRequest, Conflict, NotFound, Unauthorized, ValidationFailed
 from netra.settings import Settings
 
 MAX_NAME_LENGTH = 200
@@ -95,7 +95,7 @@ def _validated_name(name: str | None, fallback: str) -> str:
     return cleaned or fallback
 
 
-async def _user_by_email(session: AsyncSession, email: str) -> User | None:
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
     user: User | None = await session.scalar(select(User).where(User.email == email))
     return user
 
@@ -126,7 +126,7 @@ async def signup(
     address = _validated_email(email)
     check_password_policy(password)
     display_name = _validated_name(name, fallback=address.split("@")[0])
-    if await _user_by_email(session, address) is not None:
+    if await user_by_email(session, address) is not None:
         raise Conflict("an account with this email already exists")
     user = User(email=address, name=display_name, password_hash=await hash_password(password))
     session.add(user)
@@ -140,15 +140,21 @@ async def signup(
 async def login(
     session: AsyncSession, settings: Settings, *, email: str, password: str
 ) -> tuple[User, TokenPair]:
-    user = await _user_by_email(session, normalize_email(email))
-    if user is None:
+    user = await user_by_email(session, normalize_email(email))
+    # An account made by single sign-on has no password: the same answer as an unknown one.
+    if user is None or user.password_hash is None:
         await verify_against_dummy(password)  # same cost as a real check: no timing oracle
         raise Unauthorized(BAD_CREDENTIALS)
     if not await verify_password(user.password_hash, password):
         raise Unauthorized(BAD_CREDENTIALS)
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
-    return user, await _issue_tokens(session, settings, user.id, login_id=new_id())
+    return user, await start_login(session, settings, user.id)
+
+
+async def start_login(session: AsyncSession, settings: Settings, user_id: str) -> TokenPair:
+    """A new login of the user (a password or a single sign-on proved who it is)."""
+    return await _issue_tokens(session, settings, user_id, login_id=new_id())
 
 
 async def _revoke_login(session: AsyncSession, login_id: str, now: datetime) -> None:
@@ -219,6 +225,8 @@ async def change_password(
 ) -> tuple[list[RevokedLogin], TokenPair]:
     """Set a new password: every login of the user is revoked (a thief's included) and
     this client gets a fresh one. Unauthorized if `current` is wrong."""
+    if user.password_hash is None:
+        raise BadRequest("this account signs in with single sign-on and has no password")
     if not await verify_password(user.password_hash, current):
         raise Unauthorized("the current password is wrong")
     check_password_policy(new)
@@ -339,11 +347,11 @@ async def ensure_user(session: AsyncSession, *, email: str, password: str, name:
     """
     address = normalize_email(email)
     check_password_policy(password)
-    user = await _user_by_email(session, address)
+    user = await user_by_email(session, address)
     if user is None:
         user = User(email=address, name=name, password_hash=await hash_password(password))
         session.add(user)
         await session.flush()
-    elif not await verify_password(user.password_hash, password):
+    elif user.password_hash is None or not await verify_password(user.password_hash, password):
         user.password_hash = await hash_password(password)  # settings changed the password
     return user

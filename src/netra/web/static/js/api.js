@@ -99,6 +99,17 @@ export async function signup(email, password, name) {
   adopt(await request("POST", "/api/auth/signup", body, { auth: false }));
 }
 
+/** The single sign-on providers, for the sign-in screen's buttons. */
+export function signOnProviders() {
+  return request("GET", "/api/auth/oidc/providers", undefined, { auth: false });
+}
+
+/** Trade the one-time code a single sign-on left in the URL for a login. The browser
+ *  sends its sign-on cookie with it: the code is good only in the browser that signed in. */
+export async function finishSignOn(code) {
+  adopt(await request("POST", "/api/auth/oidc/exchange", { code }, { auth: false }));
+}
+
 export async function logout() {
   const token = auth?.refresh_token;
   save(null);
