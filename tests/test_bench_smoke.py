@@ -14,6 +14,7 @@ from types import ModuleType
 import pytest
 from bench import (
     bench_answers,
+    bench_dashboard,
     bench_durable_runs,
     bench_eval,
     bench_golden_path,
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("module", [bench_golden_path, bench_durable_runs, bench_scale_out,
-                                    bench_answers, bench_eval],
+                                    bench_answers, bench_eval, bench_dashboard],
                          ids=lambda m: m.__name__.removeprefix("bench.bench_"))
 def test_quick_bench_measures_every_figure(module: ModuleType) -> None:
     name = module.__name__.removeprefix("bench.bench_")

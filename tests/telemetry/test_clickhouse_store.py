@@ -22,8 +22,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from netra.analysis import overview, questions, whatif
+from netra.analysis import dashboard, overview, questions, request_log, whatif
 from netra.analysis.findings import ALL_FINDERS
+from netra.analysis.slicing import Slice, read_query
 from netra.telemetry import pricing
 from netra.telemetry.store import AnalyticsStore, clickhouse_store
 from netra.telemetry.store.clickhouse_store import (
@@ -149,6 +150,19 @@ async def test_an_imported_file_gives_the_same_rows_rejects_and_summary(
 
 
 Analysis = Callable[[AnalyticsStore, str], Awaitable[Any]]
+# A slice of the demo: two days by the hour, one provider, answered requests.
+SLICED, _ = read_query([("from", "2025-12-20"), ("to", "2025-12-22"), ("provider", "openai"),
+                        ("status", "ok")])  # fmt: skip
+
+
+async def request_pages(store: AnalyticsStore, dataset: str, sort: str) -> list[dict[str, Any]]:
+    """Two pages of requests (each store follows its own cursor: the row hashes in it
+    are the engine's own)."""
+    first = await request_log.request_page(store, dataset, Slice(), sort=sort, limit=30)
+    second = await request_log.request_page(store, dataset, Slice(), sort=sort, limit=30,
+                                            cursor=first["next_cursor"])  # fmt: skip
+    return [{k: v for k, v in page.items() if k != "next_cursor"} for page in (first, second)]
+
 # Every finder, and the question tools and what-if replay that also run SQL on the store.
 ANALYSES: dict[str, Analysis] = {
     **ALL_FINDERS,
@@ -160,6 +174,11 @@ ANALYSES: dict[str, Analysis] = {
     "whatif_batch_and_caching": lambda s, d: whatif.simulate(
         s, d, whatif.Scenario(batch=True, prompt_cache=True, response_cache=True)
     ),
+    "dashboard": lambda s, d: dashboard.dashboard(s, d, Slice()),
+    "dashboard_by_week": lambda s, d: dashboard.dashboard(s, d, Slice(), bucket="week", top=3),
+    "dashboard_sliced": lambda s, d: dashboard.dashboard(s, d, SLICED),
+    "requests_by_time": lambda s, d: request_pages(s, d, "time"),
+    "requests_by_cost": lambda s, d: request_pages(s, d, "cost"),
 }
 
 

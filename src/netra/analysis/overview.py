@@ -18,7 +18,7 @@ from netra.telemetry.store.interpolation import interpolated
 _LATENCY = """
 hist AS (
   SELECT latency_ms AS v, count(*) AS n FROM requests
-  WHERE dataset_id = ? AND latency_ms IS NOT NULL GROUP BY 1
+  WHERE {where} AND latency_ms IS NOT NULL GROUP BY 1
 ),
 ranked AS (
   SELECT v, sum(n) OVER (ORDER BY v) AS cum, (sum(n) OVER () - 1)::DOUBLE AS last FROM hist
@@ -34,6 +34,14 @@ _QUANTILES = {"p50": "0.5::DOUBLE", "p95": "0.95::DOUBLE"}
 
 def _interpolated(name: str) -> str:
     return f"round({interpolated(f'lo{name}', f'hi{name}', f'frac{name}')}, 1) AS {name}_latency_ms"
+
+
+def latency_cte(where: str) -> tuple[str, str]:
+    """CTEs ending in `latency`, over the requests matching `where`, and the columns
+    p50_latency_ms and p95_latency_ms to select from it: quantile_cont's, from the
+    histogram of distinct values (above)."""
+    columns = ", ".join(_QUANTILE.format(q=q, n=n) for n, q in _QUANTILES.items())
+    return _LATENCY.format(where=where, columns=columns), ", ".join(map(_interpolated, _QUANTILES))
 
 
 # One scan for the totals (the window comes from the same min/max ts as WINDOW_CTE's),
@@ -54,14 +62,14 @@ WITH totals AS (
 win AS (
   SELECT greatest(date_diff('second', first_ts, last_ts) / 86400.0, 1.0) AS days FROM totals
 ),
-{_LATENCY.format(columns=", ".join(_QUANTILE.format(q=q, n=n) for n, q in _QUANTILES.items()))}
+{latency_cte("dataset_id = ?")[0]}
 SELECT t.requests,
   round(coalesce(t.spend, 0), 6) AS spend_usd,
   CASE WHEN t.requests = 0 THEN 0 ELSE round(win.days, 4) END AS window_days,
   round(coalesce(t.spend * 30 / win.days, 0), 6) AS monthly_spend_usd,
   coalesce(t.input_tokens, 0)::BIGINT AS input_tokens,
   coalesce(t.output_tokens, 0)::BIGINT AS output_tokens,
-  {", ".join(_interpolated(n) for n in _QUANTILES)},
+  {latency_cte("dataset_id = ?")[1]},
   round(coalesce(t.error_rate, 0), 4) AS error_rate,
   t.unpriced_requests, t.usage_unknown_requests, t.failed_without_usage_requests,
   t.first_ts, t.last_ts

@@ -1,12 +1,15 @@
-"""Analysis HTTP routes: what-if replay of a dataset's own traffic."""
+"""Analysis HTTP routes: a dataset's dashboard and its requests page by page, and what-if
+replay of its own traffic."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from netra.analysis import dashboard, request_log
+from netra.analysis.slicing import read_query, whole_number
 from netra.analysis.whatif import Scenario, simulate
 from netra.auth.deps import CurrentUser
 from netra.deps import AppComponents, DbSession
@@ -61,3 +64,71 @@ async def simulate_dataset(
     """What the dataset's own traffic would have cost under the alternative in the body."""
     await datasets.get_dataset(session, user.id, dataset_id)  # another user's: 404
     return await simulate(components.analytics, dataset_id, body.scenario())
+
+
+Values = Annotated[list[str] | None, Query(description="repeat for several; `(none)`: unset")]
+
+
+def _query(
+    request: Request,
+    from_: Annotated[str | None, Query(alias="from", description="ISO 8601, inclusive")] = None,
+    to: Annotated[str | None, Query(description="ISO 8601, exclusive")] = None,
+    model: Values = None,
+    provider: Values = None,
+    feature: Values = None,
+    end_user: Values = None,
+    status: Annotated[list[str] | None, Query(description="ok or error")] = None,
+) -> list[tuple[str, str]]:
+    """The query string as sent: `slicing.read_query` checks all of it (a misspelt name is
+    a 422, not ignored). The parameters are declared for the API reference."""
+    return request.query_params.multi_items()
+
+
+SliceQuery = Annotated[list[tuple[str, str]], Depends(_query)]
+# The routes below declare their own parameters too, for the reference alone: each reads
+# them from `query`, where read_query checks each is given at most once.
+
+
+@router.get("/api/datasets/{dataset_id}/dashboard")
+async def dataset_dashboard(
+    dataset_id: str,
+    query: SliceQuery,
+    user: CurrentUser,
+    session: DbSession,
+    components: AppComponents,
+    bucket: Annotated[str | None, Query(description="auto (default), hour, day or week")] = None,
+    top: Annotated[str | None, Query(description="keys per breakdown, 1 to 50 (10)")] = None,
+) -> dict[str, Any]:
+    """Totals, a series per time bucket and the top models, features, end users and
+    providers of the requests in a time range and filters, and the filters' values."""
+    found = await datasets.get_dataset(session, user.id, dataset_id)  # another user's: 404
+    chosen, options = read_query(query, ("bucket", "top"))
+    return await dashboard.dashboard(
+        components.analytics, dataset_id, chosen,
+        bucket=options.get("bucket"),
+        top=whole_number("top", options.get("top"), dashboard.DEFAULT_TOP, 1, dashboard.MAX_TOP),
+        window=(found.first_ts, found.last_ts), version=found.version,
+    )  # fmt: skip
+
+
+@router.get("/api/datasets/{dataset_id}/requests")
+async def dataset_requests(
+    dataset_id: str,
+    query: SliceQuery,
+    user: CurrentUser,
+    session: DbSession,
+    components: AppComponents,
+    sort: Annotated[str | None, Query(description="time (newest first) or cost")] = None,
+    limit: Annotated[str | None, Query(description="rows per page, 1 to 200 (50)")] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the page before")] = None,
+) -> dict[str, Any]:
+    """The requests of a time range and filters, a page at a time, every field of each."""
+    await datasets.get_dataset(session, user.id, dataset_id)  # another user's: 404
+    chosen, options = read_query(query, ("sort", "limit", "cursor"))
+    return await request_log.request_page(
+        components.analytics, dataset_id, chosen,
+        sort=options.get("sort", "time"),
+        limit=whole_number("limit", options.get("limit"), request_log.DEFAULT_LIMIT, 1,
+                           request_log.MAX_LIMIT),
+        cursor=options.get("cursor"),
+    )  # fmt: skip

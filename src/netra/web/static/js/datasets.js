@@ -55,7 +55,10 @@ function render() {
   if (drawn === rendered) return;
   rendered = drawn;
   // data-label names a cell where a narrow screen stacks the columns (app.css).
-  $("dataset-list").replaceChildren(...data.list.map((d) => h("tr", { dataset: { datasetId: d.id } },
+  // A row opens its dataset's dashboard (the keyboard's way: its Dashboard link).
+  const board = (d) => `#/datasets/${encodeURIComponent(d.id)}`;
+  $("dataset-list").replaceChildren(...data.list.map((d) => h("tr", { dataset: { datasetId: d.id },
+    class: "opens", onclick: (e) => { if (!e.target.closest("a, button")) location.hash = board(d); } },
     h("td", { class: "name" }, d.name),
     h("td", { class: "num", dataset: { label: "Rows" } }, num(d.rows)),
     h("td", { class: "num", dataset: { label: "Rejected" } }, num(d.rejected_rows)),
@@ -63,8 +66,10 @@ function render() {
     h("td", { class: "period", dataset: { label: "Period" } }, d.first_ts
       ? [h("span", { class: "nowrap" }, day(d.first_ts)), " → ",
          h("span", { class: "nowrap" }, day(d.last_ts))] : ""),
-    h("td", { class: "actions" }, h("button", { type: "button", "aria-label": `Delete dataset ${d.name}`,
-                                                onclick: () => remove(d) }, "Delete")))));
+    h("td", { class: "actions" },
+      h("a", { href: board(d), class: "button", "aria-label": `Dashboard of ${d.name}` }, "Dashboard"),
+      h("button", { type: "button", "aria-label": `Delete dataset ${d.name}`,
+                    onclick: () => remove(d) }, "Delete")))));
 }
 
 function status(text, failed = false) {

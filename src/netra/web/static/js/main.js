@@ -1,4 +1,5 @@
-// Boot: sign-in state, the socket, hash routes (#/chat/<id>, #/datasets, #/keys), theme.
+// Boot: sign-in state, the socket, hash routes (#/chat/<id>, #/datasets, #/datasets/<id>
+// (its dashboard), #/keys), theme.
 import { $, clearToasts, showError } from "./dom.js";
 import { logout, onAuthChange, session } from "./api.js";
 import { Live } from "./socket.js";
@@ -34,9 +35,12 @@ function route() {
   const [, screen = "chat", id = ""] = location.hash.split("/");
   const views = { chat: "chat-view", datasets: "datasets-view", keys: "keys-view" };
   const current = views[screen] ? screen : "chat";
-  if (current !== shownScreen) clearToasts();  // what was said about the last screen goes
-  shownScreen = current;
-  for (const [name, view] of Object.entries(views)) $(view).hidden = name !== current;
+  const dashboard = current === "datasets" && id !== "";  // a dataset's, under Datasets
+  const place = dashboard ? `dashboard/${id.split("?")[0]}` : current;
+  if (place !== shownScreen) clearToasts();  // what was said about the last screen goes
+  shownScreen = place;
+  const shown = dashboard ? "dashboard-view" : views[current];
+  for (const view of [...Object.values(views), "dashboard-view"]) $(view).hidden = view !== shown;
   for (const link of document.querySelectorAll("[data-nav]")) {
     // An empty aria-current means "false" to assistive technology: say "page".
     if (link.dataset.nav === current) link.setAttribute("aria-current", "page");
@@ -45,7 +49,11 @@ function route() {
   closeMenu();
   if (current === "chat") openThread(id || null);
   if (current === "keys") loadKeys().catch((e) => showError(e, "Could not load the API keys"));
-  if (current === "datasets") loadDatasets().catch((e) => showError(e, "Could not load datasets"));
+  if (dashboard) openDashboard(id);
+  else closeDashboard();
+  if (current === "datasets" && !dashboard) {
+    loadDatasets().catch((e) => showError(e, "Could not load datasets"));
+  }
 }
 
 function enter() {
@@ -142,6 +150,7 @@ initAuth();
 initChat(live);
 initThreads({ renamed: threadRenamed, deleted: threadDeleted });
 initDatasets();
+initDashboard();
 initKeys();
 onAuthChange((auth) => (auth ? enter() : signedOut()));
 window.addEventListener("hashchange", route);
