@@ -36,7 +36,7 @@ def test_wheel_installs_and_serves(tmp_path: Path) -> None:
         assert ready.json()["status"] == "ready"
         page = httpx.get(f"{server.base_url}/", timeout=10)
         assert page.status_code == 200 and "Netra Apex" in page.text
-        # Every asset the page loads comes from the wheel (ours) or a pip dependency (plotly).
-        for asset in ("/static/js/main.js", "/static/css/app.css", "/static/vendor/plotly.min.js"):
+        # Every asset the page loads comes from the wheel.
+        for asset in ("/static/js/main.js", "/static/js/charts.js", "/static/css/app.css"):
             answer = httpx.get(f"{server.base_url}{asset}", timeout=30)
             assert answer.status_code == 200 and answer.content, asset

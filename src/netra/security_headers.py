@@ -15,15 +15,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from netra.settings import Settings
 
 _COMMON = ("object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
-# 'self' covers the same origin's ws:/wss: in CSP Level 3 browsers; data: is the favicon
-# and plotly's image export, blob: the downloads built in the page. Style elements may be
-# inline because plotly injects its own (its charts fall apart without them); style
-# attributes may not. With images, fonts and connections held to 'self', injected CSS
-# could not send anything anywhere either.
+# 'self' covers the same origin's ws:/wss: in CSP Level 3 browsers; data: is the favicon,
+# blob: the downloads built in the page. No inline style of any kind (the charts are drawn
+# with classes and CSSOM widths): with images, fonts and connections held to 'self',
+# injected markup could not send anything anywhere either.
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
-               "style-src-elem 'self' 'unsafe-inline'; style-src-attr 'none'; "
-               "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; "
-               "worker-src 'none'; manifest-src 'self'; " + _COMMON)
+               "style-src-attr 'none'; img-src 'self' data: blob:; font-src 'self'; "
+               "connect-src 'self'; worker-src 'none'; manifest-src 'self'; " + _COMMON)
 API_POLICY = "default-src 'none'; " + _COMMON
 _CDN = "https://cdn.jsdelivr.net"
 DOCS_POLICY = (f"default-src 'self'; script-src 'self' 'unsafe-inline' {_CDN}; "

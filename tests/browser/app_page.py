@@ -7,6 +7,7 @@ sleeps.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -91,6 +92,27 @@ def same_html(element: Locator, html: str) -> bool:
     return bool(element.evaluate(
         "(el, html) => { const t = document.createElement('template'); t.innerHTML = html;"
         " return t.innerHTML.trim() === el.innerHTML.trim(); }", html))
+
+
+_SECTION = re.compile(r"<h2[\s>]")
+_FINDINGS = re.compile(r"<h2>Findings, ranked by savings</h2>.*?(?=<h2[\s>]|$)", re.S)
+
+
+def shows_answer(turn: Locator, html: str) -> bool:
+    """The turn shows the stored answer: with finding cards and several sections, its
+    first section up front and the rest folded under the cards, less the findings'
+    section (the cards are it); else all of it as the answer."""
+    starts = [m.start() for m in _SECTION.finditer(html)]
+    if turn.locator(".finding").count() == 0 or len(starts) < 2:
+        return turn.locator(".full-report").count() == 0 and same_html(
+            turn.locator(".answer"), html)
+    lead, rest = html[:starts[1]], _FINDINGS.sub("", html[starts[1]:])
+    fold = turn.locator(".full-report")
+    return same_html(turn.locator(".answer"), lead) and bool(fold.evaluate(
+        "(el, html) => { const t = document.createElement('template'); t.innerHTML = html;"
+        " const shown = [...el.childNodes].filter(n => n.nodeName !== 'SUMMARY')"
+        "   .map(n => n.outerHTML ?? n.textContent).join('');"
+        " return t.innerHTML.trim() === shown.trim(); }", rest))
 
 
 def drawn_steps(turn: Locator) -> tuple[list[int], list[int]]:

@@ -16,7 +16,7 @@ from tests.browser.app_page import (
     load_demo,
     open_screen,
     run_id_of,
-    same_html,
+    shows_answer,
     sign_up,
     wait_finished,
     wait_live,
@@ -56,18 +56,27 @@ def check_report(page: Page, turn: Locator, message: dict[str, Any]) -> None:
     expect(first.locator(".figures")).to_contain_text(findings[0]["confidence"])
     evidence = first.locator("details.evidence")
     expect(evidence.locator("table")).to_be_hidden()
-    evidence.locator("summary").click()
-    expect(evidence.locator("table")).to_be_visible()
+    evidence.locator(":scope > summary").click()
+    expect(evidence.locator("table").first).to_be_visible()
+    # Written for people: labels in words, no internal keys; the query folded apart.
+    labels = evidence.locator("table.kv > tbody > tr > th").all_inner_texts()
+    assert labels and not [x for x in labels if "_" in x or x.lower() in ("query", "sql")], labels
+    if "query" in findings[0]["evidence"] or "sql" in findings[0]["evidence"]:
+        expect(evidence.locator("details.query pre")).to_be_hidden()
     charts = turn.locator(".charts")
     charts.scroll_into_view_if_needed()
-    expect(charts).to_have_attribute("data-drawn", "true")
     chart_ids = [c["id"] for c in report["charts"]]
     assert {"spend_by_model", "spend_by_feature", "spend_by_day", "savings_by_finding"} <= set(
         chart_ids)
-    expect(charts.locator(".plot")).to_have_count(len(chart_ids))
-    expect(charts.locator(".plot .main-svg").first).to_be_visible()
-    assert charts.locator(".plot").evaluate_all(
-        "plots => plots.map(p => p.dataset.chartId)") == chart_ids
+    figures = charts.locator("figure.chart")
+    expect(figures).to_have_count(len(chart_ids))
+    # The savings chart first (the answer in one picture), then the report's order.
+    shown = figures.evaluate_all("fs => fs.map(f => f.dataset.chartId)")
+    assert shown == ["savings_by_finding", *(i for i in chart_ids if i != "savings_by_finding")]
+    savings = next(c for c in report["charts"] if c["id"] == "savings_by_finding")
+    expect(figures.first.locator(".hbar-label")).to_have_text([str(x) for x in savings["labels"]])
+    expect(figures.first.locator(".hbar-fill").first).to_be_visible()
+    expect(charts.locator("figure[data-chart-id='spend_by_day'] polyline").first).to_be_attached()
 
 
 def check_downloads(page: Page, turn: Locator, message: dict[str, Any]) -> None:
@@ -96,7 +105,6 @@ def save_report_screenshot(page: Page, turn: Locator) -> None:
     assert size is not None
     height = int(turn.evaluate("el => el.getBoundingClientRect().height")) + 400
     page.set_viewport_size({"width": size["width"], "height": height})
-    expect(turn.locator(".charts")).to_have_attribute("data-drawn", "true")
     ARTIFACTS.mkdir(exist_ok=True)
     turn.screenshot(path=str(ARTIFACTS / "report.png"), animations="disabled")
     page.set_viewport_size(size)
@@ -129,7 +137,7 @@ def test_sign_up_demo_ask_report_and_reload(context: BrowserContext, server: Ser
     assert [m["role"] for m in messages] == ["user", "assistant"]
     assert messages[0]["content"] == question
     answer = messages[1]
-    assert same_html(turn.locator(".answer"), answer["content_html"])
+    assert shows_answer(turn, answer["content_html"])
     expect(page.locator("#thread-list li").first.locator("a")).to_have_text(question[:80])
     expect(page).to_have_url(re.compile(f"#/chat/{thread_id}$"))
     check_report(page, turn, answer)
@@ -143,7 +151,7 @@ def test_sign_up_demo_ask_report_and_reload(context: BrowserContext, server: Ser
     again = page.locator(f"article.assistant[data-run-id='{run_id}']")
     expect(again).to_have_count(1)
     expect(page.locator("article.user .bubble")).to_have_text([question])
-    assert same_html(again.locator(".answer"), answer["content_html"])
+    assert shows_answer(again, answer["content_html"])
     expect(again.locator("article.finding")).to_have_count(len(answer["report"]["findings"]))
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()
     again.locator(".steps > summary").click()  # the steps of a past run, on demand

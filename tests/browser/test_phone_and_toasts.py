@@ -301,6 +301,7 @@ def test_a_toast_leaves_by_itself_says_a_thing_once_and_covers_no_button(
                   "new Error('a test error'), 'Something to say'))")
     expect(toasts).to_have_count(1)
     delete = page.get_by_role("button", name=re.compile("^Delete dataset"))
+    delete.scroll_into_view_if_needed()  # below the upload form on a phone
     assert on_top(delete)
     open_screen(page, "Chat")
     page.evaluate("() => import('/static/js/dom.js').then(m => m.showError("

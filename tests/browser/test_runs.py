@@ -15,7 +15,7 @@ from tests.browser.app_page import (
     ask,
     assert_each_step_once,
     run_id_of,
-    same_html,
+    shows_answer,
     wait_agent,
     wait_drafting,
     wait_finished,
@@ -66,7 +66,7 @@ def test_reload_mid_run_continues_and_shows_each_step_once(
     assert events[-1]["type"] == "agent_completed"
     assert_each_step_once(again, events)
     answer = user.get(f"/api/threads/{events[0]['thread_id']}/messages")[-1]
-    assert same_html(again.locator(".answer"), answer["content_html"])
+    assert shows_answer(again, answer["content_html"])
     expect(tab.page.locator("article.assistant")).to_have_count(1)
     expect(tab.page.locator("article.user")).to_have_count(1)
     assert tab.errors == []
@@ -110,7 +110,7 @@ def test_run_finished_while_away_appears_complete(
     back = tab.page.locator(f"article.assistant[data-run-id='{run_id}']")
     expect(back).to_have_attribute("data-finished", "true")
     answer = user.get(f"/api/threads/{user.get(f'/api/runs/{run_id}')['thread_id']}/messages")[-1]
-    assert same_html(back.locator(".answer"), answer["content_html"])
+    assert shows_answer(back, answer["content_html"])
     expect(back.locator("article.finding")).to_have_count(len(answer["report"]["findings"]))
     expect(tab.page.get_by_role("button", name="Stop")).to_be_hidden()
     assert tab.errors == []
@@ -163,5 +163,5 @@ def test_connection_loss_mid_run_reconnects_and_resumes(
     assert events[-1]["type"] == "agent_completed"
     assert_each_step_once(turn, events)
     answer = user.get(f"/api/threads/{events[0]['thread_id']}/messages")[-1]
-    assert same_html(turn.locator(".answer"), answer["content_html"])
+    assert shows_answer(turn, answer["content_html"])
     assert tab.errors == []

@@ -45,6 +45,7 @@ from pydantic_ai.usage import UsageLimits
 from netra.agents import own_usage
 from netra.agents.answer import charts
 from netra.agents.numbers import check_numbers
+from netra.agents.reporting import chunks, send_chunk
 from netra.agents.toolbox import Deps, agent_tools
 from netra.db import Database
 from netra.runs.context import RunContext, RunError, Turn
@@ -56,7 +57,6 @@ from netra.web.markdown import render_markdown
 log = logging.getLogger(__name__)
 AGENT_NAME = "netra"
 DRAFT_CHUNK = 160  # characters of draft text per answer_delta event
-ANSWER_CHUNK = 400  # characters of the checked answer per partial_result event
 
 INSTRUCTIONS = """\
 You are Netra Apex, a team of analysts who help a company spend less on LLM APIs. The user's
@@ -205,9 +205,8 @@ class ModelSupervisor:
             if checked.unverified:
                 await ctx.think("reporting", f"{len(checked.unverified)} figure(s) could not "
                                 "be traced to a tool result and were left out.")
-            for start in range(0, len(checked.text), ANSWER_CHUNK):
-                await ctx.emit("partial_result", "reporting",
-                               {"text": checked.text[start:start + ANSWER_CHUNK]})
+            for chunk in chunks(checked.text):
+                await send_chunk(ctx, "reporting", chunk)
             step.summary = f"answer checked ({len(checked.text):,} characters)"
         return checked.text, self._report(deps, checked.unverified, usage)
 
@@ -238,7 +237,7 @@ class ModelSupervisor:
                         "built-in analyst answers instead.")
         note = (f"_The language model was unavailable ({_reason(error)}), so the built-in "
                 "analyst answered; it understands fewer kinds of question._\n\n")
-        await ctx.emit("partial_result", "supervisor", {"text": note})
+        await send_chunk(ctx, "supervisor", note)
         content, report = await self._offline.answer(ctx)
         return note + content, report | {"fallback": _reason(error)}
 

@@ -142,6 +142,8 @@ class PartialResult(_Payload):
     """A chunk of the checked answer, in order."""
 
     text: str
+    html: str | None = Field(default=None, description="the chunk rendered and sanitised (a "
+                             "chunk is whole Markdown blocks, so each renders on its own)")
 
 
 class SubAgentCompleted(_Payload):

@@ -9,7 +9,7 @@ import { connectionChanged, initChat, onConnected, onFrame, openThread, signOutC
 import { clearThreads, initThreads, loadThreads } from "./threads.js";
 import { clearDatasets, initDatasets, loadDatasets } from "./datasets.js";
 import { clearKeys, initKeys, loadKeys } from "./keys.js";
-import { recolourCharts } from "./report.js";
+import { closeDashboard, initDashboard, openDashboard } from "./dashboard.js";
 
 const CONNECTION_TEXT = {
   connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…", offline: "Offline",
@@ -117,8 +117,7 @@ function initChrome() {
   $("theme-btn").addEventListener("click", () => {
     const theme = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
     localStorage.setItem("netra.theme", theme);
-    applyTheme(theme);
-    recolourCharts();
+    applyTheme(theme);  // charts take the theme's colours from CSS: nothing to redraw
   });
   $("menu-btn").addEventListener("click", () => setMenu(!menuOpen(), { focus: !menuOpen() }));
   document.addEventListener("keydown", (e) => {

@@ -1,47 +1,87 @@
-// The structured report under an answer: totals, findings ranked by savings, charts
-// (plotly, loaded only when a report scrolls into view) and downloads built in the page.
-// Reports come from several agents and grow new fields: every key is optional here, and a
-// malformed part is left out rather than breaking the answer above it.
-import { h, usd, download } from "./dom.js";
-
-const PLOTLY_SRC = "/static/vendor/plotly.min.js";
-let plotly = null;
+// The structured report under an answer: the findings ranked by savings as cards, with
+// the charts up front, the evidence and queries collapsed and labelled in words, and
+// downloads built in the page. Reports come from several agents and grow new fields:
+// every key is optional here, and a malformed part is left out rather than breaking the
+// answer above it.
+import { download, h, usd } from "./dom.js";
+import { chartFigure, formatValue, usableCharts } from "./charts.js";
 
 const isNum = (value) => typeof value === "number" && Number.isFinite(value);
 const list = (value) => (Array.isArray(value) ? value.filter((x) => x && typeof x === "object") : []);
 const text = (value, fallback = "") => (typeof value === "string" && value ? value : fallback);
 
-export function loadPlotly() {
-  plotly ??= new Promise((resolve, reject) => {
-    const script = h("script", { src: PLOTLY_SRC, async: true });
-    script.addEventListener("load", () => resolve(window.Plotly));
-    script.addEventListener("error", () => {
-      plotly = null;
-      reject(new Error("the charting library could not be loaded"));
-    });
-    document.head.append(script);
-  });
-  return plotly;
-}
-
 function figure(label, value, numeric = false) {
   return h("div", {}, h("dt", {}, label), h("dd", { class: numeric ? "num" : null }, value));
 }
 
-function evidenceValue(value) {
-  if (value !== null && typeof value === "object") return h("pre", {}, JSON.stringify(value, null, 2));
-  if (typeof value === "string" && value.includes("\n")) return h("pre", {}, value);
-  if (isNum(value) && !Number.isInteger(value)) return value.toLocaleString("en-US", { maximumFractionDigits: 4 });
+// Evidence keys in words. Others are read out of their name (snake_case → words).
+const LABELS = {
+  affected_requests: "Requests affected", requests: "Requests", priced_requests: "Requests with a price",
+  repriced_requests: "Requests repriced", window_days: "Days of data", current_cost_usd: "Cost in the data",
+  current_cost_usd_month: "Cost now, a month", projected_cost_usd_month: "Cost after, a month",
+  projected_cost_usd: "Cost after, in the data", savings_usd_month: "Saving, a month",
+  savings_pct: "Saving", suggested_model: "Suggested model", suggested_provider: "Suggested provider",
+  p50_input_tokens: "Median prompt tokens", p90_input_tokens: "90th percentile prompt tokens",
+  p50_output_tokens: "Median output tokens", p90_output_tokens: "90th percentile output tokens",
+  p99_output_tokens: "99th percentile output tokens", cache_hit_rate: "Cache hit rate",
+  repeat_share: "Repeated prompts", runaway_share: "Runaway outputs", share_in_window: "Share in the window",
+  current_rates_per_mtok: "Price now, per million tokens", suggested_rates_per_mtok: "Price after, per million tokens",
+  catalog_source: "Prices from", top_prompts: "Most repeated prompts", requests_by_hour_utc: "Requests by hour (UTC)",
+  p50_seconds_between_requests: "Median seconds between requests", cache_lifetime_s: "Cache lifetime, seconds",
+};
+// Kept out of the table: the query gets its own fold; the others are internal.
+const HIDDEN = new Set(["query", "sql", "rule", "method", "slices", "window_days_exact"]);
+
+export function labelOf(key) {
+  if (LABELS[key]) return LABELS[key];
+  const words = key.replace(/_usd_month$/, " ($ a month)").replace(/_usd$/, " ($)")
+    .replace(/_pct$/, " (%)").replace(/^p(\d\d)_/, "p$1 ").replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function unitOf(key) {
+  if (/_usd(_month)?$|^usd_|cost_usd/.test(key)) return "USD";
+  if (/_pct$/.test(key)) return "%";
+  return "";
+}
+
+function evidenceValue(key, value) {
+  if (isNum(value)) {
+    if (/(_share|_rate)$/.test(key) && value <= 1) return formatValue(100 * value, "%");
+    return formatValue(value, unitOf(key));
+  }
+  if (value === null || value === undefined) return "none";
+  if (Array.isArray(value)) {
+    if (value.every((v) => typeof v !== "object" || v === null)) return value.join(", ");
+    return smallTable(value.slice(0, 5));
+  }
+  if (typeof value === "object") {
+    return h("ul", { class: "plain" }, Object.entries(value).slice(0, 12).map(([k, v]) =>
+      h("li", {}, `${labelOf(k)}: `, typeof v === "object" && v !== null ? JSON.stringify(v) : evidenceValue(k, v))));
+  }
   return String(value);
 }
 
+function smallTable(rows) {
+  const keys = [...new Set(rows.flatMap((r) => (r && typeof r === "object" ? Object.keys(r) : [])))].slice(0, 6);
+  return h("div", { class: "scroll" }, h("table", { class: "table" },
+    h("thead", {}, h("tr", {}, keys.map((k) => h("th", { scope: "col" }, labelOf(k))))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, keys.map((k) => h("td", {},
+      typeof r[k] === "object" && r[k] !== null ? JSON.stringify(r[k]) : evidenceValue(k, r[k]))))))));
+}
+
 function evidence(data) {
-  const rows = Object.entries(data && typeof data === "object" ? data : {});
-  if (!rows.length) return null;
+  const all = data && typeof data === "object" ? data : {};
+  const rows = Object.entries(all).filter(([key]) => !HIDDEN.has(key));
+  const query = text(all.query, text(all.sql));
+  if (!rows.length && !query) return null;
   return h("details", { class: "evidence" }, h("summary", {}, "Evidence"),
-    h("table", { class: "table kv" }, h("tbody", {}, rows.map(([key, value]) => h("tr", {},
-      h("th", { scope: "row" }, key.replaceAll("_", " ")),
-      h("td", { class: isNum(value) ? "num" : null }, evidenceValue(value)))))));
+    rows.length ? h("div", { class: "scroll" }, h("table", { class: "table kv" }, h("tbody", {},
+      rows.map(([key, value]) => h("tr", {},
+        h("th", { scope: "row" }, labelOf(key)),
+        h("td", { class: isNum(value) ? "num" : null }, evidenceValue(key, value))))))) : null,
+    query ? h("details", { class: "query" }, h("summary", {}, "The query behind these figures"),
+      h("pre", {}, h("code", {}, query))) : null);
 }
 
 function howTo(action) {
@@ -124,21 +164,6 @@ function downloads(report, content) {
     }, file.filename)));
 }
 
-/** Charts the page can draw: labels and numbers of the same length. */
-export function usableCharts(charts) {
-  return list(charts).filter((c) => Array.isArray(c.labels) && Array.isArray(c.values)
-    && c.values.length > 0 && c.labels.length === c.values.length && c.values.every(isNum));
-}
-
-function chartFigure(chart) {
-  const unit = text(chart.unit);
-  const title = text(chart.title, "Chart");
-  const spoken = chart.labels.slice(0, 12).map((l, i) => `${l} ${chart.values[i]} ${unit}`);
-  return h("figure", { class: "chart" }, h("figcaption", {}, title),
-    h("div", { class: "plot", role: "img", dataset: { chartId: text(chart.id) },
-               "aria-label": `${title}: ${spoken.join(", ")}` }));
-}
-
 // Figures the numbers guard could not trace to a tool result: left out of the answer.
 function unverifiedNote(unverified) {
   const items = list(unverified);
@@ -157,91 +182,30 @@ function usageLine(usage) {
     `This answer cost ${cost}: ${usage.model_calls} model call(s), ${tokens.toLocaleString()} tokens.`);
 }
 
-export function renderReport(slot, report, content) {
+/** The report under an answer whose summary is already on screen above it: charts up
+ * front, the findings as cards, then `rest` (the written report, folded) and downloads. */
+export function renderReport(slot, report, content, rest = null) {
   try {
     const findings = list(report.findings)
       .sort((a, b) => (isNum(b.savings_usd_month) ? b.savings_usd_month : 0)
                     - (isNum(a.savings_usd_month) ? a.savings_usd_month : 0));
     const actions = new Map(list(report.actions).map((a) => [a.finding_id, a]));
-    const charts = usableCharts(report.charts);
-    const chartBox = charts.length ? h("div", { class: "charts" }, charts.map(chartFigure)) : null;
+    // The savings chart first: it is the answer in one picture.
+    const charts = usableCharts(report.charts)
+      .sort((a, b) => (b.id === "savings_by_finding") - (a.id === "savings_by_finding"));
     slot.replaceChildren(h("section", { class: "report", "aria-label": "Report" },
       unverifiedNote(report.unverified),
-      totalsLine(report.totals),
+      rest ? null : totalsLine(report.totals),
+      charts.length ? h("div", { class: "charts" }, charts.map(chartFigure)) : null,
       findings.length ? h("h2", {}, "Findings, ranked by savings") : null,
       findings.map((f, i) => findingCard(f, i + 1, actions.get(f.id))),
-      chartBox,
+      rest,
       downloads(report, content),
       usageLine(report.usage)));
-    if (chartBox) whenVisible(chartBox, () => drawCharts(chartBox, charts));
   } catch (error) {
     // Said once, where the report would be (no toast repeating it).
     slot.replaceChildren(h("p", { class: "error" },
       "The report could not be shown. The answer above is complete; reload to try again."));
     console.warn("report", error);
-  }
-}
-
-function whenVisible(el, fn) {
-  const observer = new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting)) { observer.disconnect(); fn(); }
-  }, { rootMargin: "200px" });
-  observer.observe(el);
-}
-
-function themeColors() {
-  const style = getComputedStyle(document.documentElement);
-  return { text: style.getPropertyValue("--text").trim(), grid: style.getPropertyValue("--border").trim(),
-           accent: style.getPropertyValue("--accent").trim() };
-}
-
-function trace(chart, colors) {
-  const unit = text(chart.unit);
-  if (chart.type === "line") {
-    return { type: "scatter", mode: "lines+markers", x: chart.labels, y: chart.values,
-             line: { color: colors.accent }, hovertemplate: `%{x}: %{y:,.2f} ${unit}<extra></extra>` };
-  }
-  // Horizontal bars: long labels (model names, finding titles) stay readable on a phone.
-  return { type: "bar", orientation: "h", y: chart.labels, x: chart.values,
-           marker: { color: colors.accent }, hovertemplate: `%{y}: %{x:,.2f} ${unit}<extra></extra>` };
-}
-
-export function chartLayout(chart, colors) {
-  const bars = chart.type !== "line";
-  const unit = text(chart.unit);
-  return {
-    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-    font: { color: colors.text, size: 12 }, showlegend: false,
-    margin: { l: bars ? 8 : 48, r: 8, t: 8, b: 40 },
-    height: bars ? Math.max(160, 28 * chart.labels.length + 60) : 240,
-    xaxis: { gridcolor: colors.grid, automargin: true, title: { text: bars ? unit : "" } },
-    yaxis: { gridcolor: colors.grid, automargin: true, autorange: bars ? "reversed" : true,
-             title: { text: bars ? "" : unit } },
-  };
-}
-
-async function drawCharts(box, charts) {
-  try {
-    const Plotly = await loadPlotly();
-    const colors = themeColors();
-    const plots = box.querySelectorAll(".plot");
-    await Promise.all(charts.map((chart, i) => Plotly.newPlot(plots[i], [trace(chart, colors)],
-      chartLayout(chart, colors), { displayModeBar: false, responsive: true })));
-    box.dataset.drawn = "true";
-  } catch (error) {
-    box.append(h("p", { class: "error" },
-      "The charts could not be drawn. Check the connection, then reload to try again."));
-    console.warn("charts", error);
-  }
-}
-
-/** Re-colour drawn charts after a theme switch. */
-export function recolourCharts() {
-  if (!window.Plotly) return;
-  const colors = themeColors();
-  for (const plot of document.querySelectorAll(".charts[data-drawn] .plot")) {
-    window.Plotly.relayout(plot, { "font.color": colors.text, "xaxis.gridcolor": colors.grid,
-                                   "yaxis.gridcolor": colors.grid });
-    window.Plotly.restyle(plot, { "marker.color": colors.accent, "line.color": colors.accent });
   }
 }

@@ -1,5 +1,5 @@
 // One assistant turn: the live timeline of a run (agents, thinking, tool calls) and
-// its answer, streamed as plain text, then swapped for the server's safe HTML.
+// its answer, streamed as safe HTML chunks, then the short answer, findings and report.
 import { h, announce } from "./dom.js";
 import { describe } from "./errors.js";
 import { renderReport } from "./report.js";
@@ -13,6 +13,17 @@ const agentName = (agent) => AGENT_NAMES[agent] || agent;
 function ms(value) {
   if (typeof value !== "number") return "";
   return value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(1)} s`;
+}
+
+/** [the first section, the rest] of a report's HTML: split where its second <h2> starts
+ *  (the whole of it first when it has no second section). */
+function splitReport(html) {
+  const heads = [...html.matchAll(/<h2[\s>]/g)];
+  if (heads.length < 2) return [html, ""];
+  // The findings' section is left out of the rest: the cards under the answer are it.
+  const rest = html.slice(heads[1].index)
+    .replace(/<h2>Findings, ranked by savings<\/h2>[\s\S]*?(?=<h2[\s>]|$)/, "");
+  return [html.slice(0, heads[1].index), rest];
 }
 
 export class RunView {
@@ -42,17 +53,29 @@ export class RunView {
     }
   }
 
-  /** A finished answer from the thread history (no events needed to show it). */
+  /** A finished answer, live or from the thread history. With a report of findings, the
+   *  text shows its first section (the short answer: what to do, how much it saves) and the
+   *  rest of the written report goes, folded, under the finding cards (report.js). */
   showAnswer(html, content, report) {
     this.answered = true;
     this.answer.setAttribute("aria-busy", "false");
+    this.answer.classList.remove("draft");
+    const hasReport = report && typeof report === "object";
+    let rest = null;
     if (typeof html === "string" && html) {
       this.answer.classList.remove("streaming");
-      this.answer.innerHTML = html;  // server-rendered, sanitised Markdown (web/markdown.py)
+      const [lead, more] = hasReport && Array.isArray(report.findings) && report.findings.length
+        ? splitReport(html) : [html, ""];
+      this.answer.innerHTML = lead;  // server-rendered, sanitised Markdown (web/markdown.py)
+      if (more) {
+        rest = h("details", { class: "full-report" }, h("summary", {}, "Full written report"));
+        rest.insertAdjacentHTML("beforeend", more);  // the same sanitised HTML, folded
+      }
     } else {
+      this.answer.replaceChildren(this.text);
       this.text.data = content || "";  // no HTML sent: the Markdown source, as plain text
     }
-    if (report && typeof report === "object") renderReport(this.reportSlot, report, content || "");
+    if (hasReport) renderReport(this.reportSlot, report, content || "", rest);
   }
 
   apply(event) {
@@ -127,16 +150,19 @@ export class RunView {
     if (typeof p.html === "string") this.answer.innerHTML = p.html;
   }
 
+  // The checked answer in chunks of whole Markdown blocks, each with its safe HTML: shown
+  // formatted as it comes (the plain text when a chunk has no HTML).
   on_partial_result(_event, p) {
     if (!this.chunks) {
       this.text.data = "";
-      this.answer.replaceChildren(this.text);  // drop the rendered draft
+      this.answer.replaceChildren();  // drop the rendered draft
       this.answer.classList.remove("draft");
     }
     this.chunks += 1;
     this.answer.dataset.chunks = this.chunks;
     if (this.answered) return;
-    this.text.appendData(p.text || "");
+    if (typeof p.html === "string") this.answer.insertAdjacentHTML("beforeend", p.html);
+    else this.answer.append(p.text || "");
   }
 
   endAgent(event, ok, text) {
