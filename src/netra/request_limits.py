@@ -2,7 +2,8 @@
 
 Every HTTP body has a limit: JSON `NETRA_MAX_JSON_BYTES`, the ingestion route
 `NETRA_MAX_INGEST_BYTES`, the upload route `NETRA_MAX_UPLOAD_BYTES` plus its multipart
-envelope (the route streams the file to disk and checks the file itself). A declared
+envelope (the route streams the file to disk and checks the file itself), the upload's
+preview the head it reads plus that envelope. A declared
 Content-Length over the limit is answered `413 too_large` at once, unread; a body
 streamed past it is cut off there. JSON bodies (small by then) are read here and their
 nesting depth checked without recursion before anything parses them, so neither a big
@@ -30,6 +31,7 @@ from netra.auth import service as auth_service
 from netra.auth.tokens import is_api_key
 from netra.errors import NetraError, TooLarge, Unauthorized, ValidationFailed
 from netra.settings import Settings
+from netra.telemetry.preview import PREVIEW_BYTES
 
 if TYPE_CHECKING:
     from netra.components import Components
@@ -38,6 +40,7 @@ MAX_JSON_DEPTH = 64
 MULTIPART_ENVELOPE = 1024 * 1024  # multipart headers and form fields around an upload
 _INGEST = re.compile(r"^/api/ingest/[^/]+/records/?$")
 _UPLOAD = re.compile(r"^/api/datasets/?$")
+_PREVIEW = re.compile(r"^/api/datasets/preview/?$")
 IN_THREAD_BYTES = 1024 * 1024  # bodies this big are checked off the event loop
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _STEP = [1 if b in b"[{" else -1 for b in range(256)]
@@ -70,6 +73,8 @@ class RequestLimits:
             return self.settings.max_ingest_bytes
         if method == "POST" and _UPLOAD.match(path):
             return self.settings.max_upload_bytes + MULTIPART_ENVELOPE
+        if method == "POST" and _PREVIEW.match(path):
+            return PREVIEW_BYTES + MULTIPART_ENVELOPE
         return self.settings.max_json_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -8,33 +8,20 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from netra.app import create_app
-from netra.settings import Settings
+from tests.in_process import app_client, signed_up
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(env="test", data_dir=tmp_path, secret_key=SecretStr("s" * 40))
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
-
-
-async def _login(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    body = {"email": email, "password": "pw-123456789"}
-    answer = await client.post("/api/auth/signup", json=body)
-    assert answer.status_code == 201, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    async with app_client(tmp_path) as http:
+        yield http
 
 
 async def test_the_owner_reads_the_dashboard_and_pages_others_get_404(
     client: httpx.AsyncClient,
 ) -> None:
-    ada, bob = await _login(client, "ada@example.com"), await _login(client, "bob@example.com")
+    ada, bob = await signed_up(client), await signed_up(client, "bob@example.com")
     made = await client.post("/api/datasets/demo", headers=ada, json={"rows": 600, "seed": 3})
     assert made.status_code == 201, made.text
     dataset = made.json()
@@ -82,7 +69,7 @@ BAD = {  # query -> what the 422 says
 
 
 async def test_a_bad_query_is_a_422_in_words(client: httpx.AsyncClient) -> None:
-    ada = await _login(client, "ada@example.com")
+    ada = await signed_up(client)
     made = await client.post("/api/datasets/demo", headers=ada, json={"rows": 100})
     base = f"/api/datasets/{made.json()['id']}"
     for query, message in BAD.items():

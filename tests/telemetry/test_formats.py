@@ -241,7 +241,7 @@ async def test_langfuse_observations(tmp_path: Path) -> None:
     assert (result.rows, result.rejected_rows) == (3, 2)  # the SPAN is no data row
     reasons = [r.reason for r in result.rejects]
     assert reasons[0] == "ts: missing (required)"
-    assert reasons[1].startswith("provider: missing, and no default_provider")
+    assert reasons[1].startswith("provider: missing and not recognisable from model 'in-house-llm'")
     g1, g2, g5 = rows["g1"], rows["g2"], rows["g5"]
     # Langfuse moves cached tokens out of `input`: the record's input holds them again.
     assert (g1["input_tokens"], g1["cached_input_tokens"]) == (1000, 300)
@@ -264,8 +264,9 @@ async def test_langfuse_jsonl_with_a_default_provider(tmp_path: Path) -> None:
         )
     assert (result.rows, result.rejected_rows) == (4, 1)
     assert [r.line for r in result.rejects] == [4]
-    # The default names the provider of every row that has none, Claude's too.
-    assert result.unpriced_models == ["claude-sonnet-4-5", "in-house-llm"]
+    # The default names the provider of rows whose model the catalogue prices there;
+    # Claude's rows go to the vendor the catalogue knows it under, so they are priced.
+    assert result.unpriced_models == ["in-house-llm"]
 
 
 HELICONE_HEADER = (

@@ -9,15 +9,13 @@ from typing import Any, BinaryIO
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from netra.app import create_app
-from netra.settings import Settings
-from netra.telemetry.import_report import ABSENT, PRESENT, Note, notes_of
+from netra.telemetry.import_report import ABSENT, PRESENT, UNLOCKS, Note, notes_of
 from netra.telemetry.importers import IMPORTERS, Importer, Parsed
 from netra.telemetry.importers._base import rows_of, with_notes
 from netra.telemetry.importers._json import items
 from netra.telemetry.schema import Defaults
+from tests.in_process import app_client
 from tests.telemetry.helpers import open_store, record, write
 
 CSV = (
@@ -106,12 +104,8 @@ async def test_an_unpriced_model_is_named_with_the_reason(tmp_path: Path) -> Non
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(env="test", data_dir=tmp_path, secret_key=SecretStr("s" * 40))
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with app_client(tmp_path) as http:
+        yield http
 
 
 async def test_the_upload_and_the_ingestion_api_answer_with_the_report(
@@ -128,7 +122,8 @@ async def test_the_upload_and_the_ingestion_api_answer_with_the_report(
     body = upload.json()
     assert body["rows"] == 4 and body["rejects"] == []
     assert body["kept"] == {"failed_calls_without_usage": 1, "usage_unknown": 1}
-    assert {"field": "end_user", "present_pct": 0.0, "note": ABSENT["end_user"]} in body["fields"]
+    assert {"field": "end_user", "present_pct": 0.0, "note": ABSENT["end_user"],
+            "unlocks": UNLOCKS["end_user"]} in body["fields"]
     assert body["notes"][0].startswith("1 failed call without token usage")
     summary = (await client.get(f"/api/datasets/{body['id']}/summary", headers=ada)).json()
     assert summary["overview"]["usage_unknown_requests"] == 1

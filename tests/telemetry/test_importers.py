@@ -89,12 +89,23 @@ async def test_jsonl_rejects_bad_lines_and_uses_upload_defaults(tmp_path: Path) 
     assert reasons[8] == "not valid UTF-8"
 
 
-async def test_rows_without_provider_and_no_default_are_rejected(tmp_path: Path) -> None:
-    path = write(tmp_path, "r.csv", "ts,model,input_tokens,output_tokens\n2026-11-01,gpt-4o,1,1\n")
+async def test_rows_without_provider_take_it_from_the_model(tmp_path: Path) -> None:
+    content = (
+        "ts,model,input_tokens,output_tokens\n2026-11-01,gpt-4o,1,1\n"
+        "2026-11-01,claude-sonnet-4-5,1,1\n2026-11-01,in-house-llm,1,1\n"
+    )
+    path = write(tmp_path, "r.csv", content)
     async with open_store(tmp_path) as store:
         result = await store.import_file("d1", path)
-    assert result.rows == 0
-    assert result.rejects[0].reason.startswith("provider: missing, and no default_provider")
+        rows = await store.fetch("SELECT model, provider FROM requests ORDER BY model")
+    assert [(r["model"], r["provider"]) for r in rows] == [
+        ("claude-sonnet-4-5", "anthropic"), ("gpt-4o", "openai")
+    ]
+    [reject] = result.rejects  # nothing names the in-house model's provider
+    assert (reject.line, reject.reason) == (
+        4, "provider: missing and not recognisable from model 'in-house-llm'; add a provider "
+        "column or choose a default provider"
+    )
 
 
 def test_unknown_and_empty_files_are_refused_by_name(tmp_path: Path) -> None:

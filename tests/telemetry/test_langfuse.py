@@ -73,7 +73,7 @@ async def test_every_export_is_recognised_and_every_call_counted(
     # The catalogue cannot tell whose embedding model this is: rejected, by its line.
     [reject] = result.rejects
     assert reject.line == line_of(name, embedding["id"])
-    assert reject.reason.startswith("provider: missing, and no default_provider")
+    assert reject.reason.startswith("provider: missing and not recognisable from model")
     errors = [o for o in calls if o["level"] == "ERROR"]
     failed_bare = sum(without_usage(o) for o in errors)
     unknown = sum(without_usage(o) for o in calls if o["level"] != "ERROR")

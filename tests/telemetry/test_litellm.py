@@ -84,7 +84,7 @@ async def test_rows_kept_and_rejected(tmp_path: Path, name: str) -> None:
     assert (result.rows, result.rejected_rows) == (len(KEPT), 1) == (66, 1)
     assert set(rows) == KEPT
     [reject] = result.rejects  # an alias no deployment serves and no catalogue knows
-    assert reject.reason == "provider: missing, and no default_provider was given for this upload"
+    assert reject.reason.startswith("provider: missing and not recognisable from model")
     # The MCP tool call is no LLM request: neither kept nor rejected, and said so.
     assert result.rows + result.rejected_rows == len(RAW) - 1
     assert any(n.startswith("MCP tool calls") for n in result.report.notes)

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from netra.app import create_app
-from netra.settings import Settings
+from tests.in_process import app_client, signed_up
 
 CSV = (
     "ts,provider,model,input_tokens,output_tokens,feature\r\n"
@@ -21,25 +19,12 @@ CSV = (
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(env="test", data_dir=tmp_path, secret_key=SecretStr("s" * 40),
-                        max_upload_bytes=4096)  # fmt: skip
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
-
-
-async def _login(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    answer = await client.post(
-        "/api/auth/signup", json={"email": email, "password": "pw-123456789"}
-    )
-    assert answer.status_code == 201, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    async with app_client(tmp_path, max_upload_bytes=4096) as http:
+        yield http
 
 
 async def test_upload_list_get_summary_delete(client: httpx.AsyncClient, tmp_path: Path) -> None:
-    ada = await _login(client, "ada@example.com")
+    ada = await signed_up(client)
     answer = await client.post(
         "/api/datasets", headers=ada, files={"file": ("calls.csv", CSV.encode(), "text/csv")},
         data={"name": "November"},
@@ -63,7 +48,7 @@ async def test_upload_list_get_summary_delete(client: httpx.AsyncClient, tmp_pat
 
 
 async def test_upload_limits_and_bad_bodies(client: httpx.AsyncClient) -> None:
-    ada = await _login(client, "ada@example.com")
+    ada = await signed_up(client)
     big = CSV + "2026-11-01T10:00:00Z,openai,gpt-4o,1,1,x\r\n" * 200
     answer = await client.post(
         "/api/datasets", headers=ada, files={"file": ("b.csv", big.encode())}
@@ -80,7 +65,7 @@ async def test_upload_limits_and_bad_bodies(client: httpx.AsyncClient) -> None:
 
 
 async def test_demo_ingest_and_isolation(client: httpx.AsyncClient) -> None:
-    ada, bob = await _login(client, "ada@example.com"), await _login(client, "bob@example.com")
+    ada, bob = await signed_up(client), await signed_up(client, "bob@example.com")
     demo = await client.post("/api/datasets/demo", headers=ada, json={"rows": 500, "seed": 3})
     assert demo.status_code == 201 and demo.json()["rows"] == 500
     dataset_id = demo.json()["id"]

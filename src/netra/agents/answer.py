@@ -3,9 +3,12 @@ results only. Pure functions: no I/O, no language model; every figure is a tool'
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from netra.agents.tools import usd
+from netra.agents.triage import FIELD_PRESENT
+from netra.telemetry.import_report import savings_unlocked_by
 
 EFFORT_ORDER = {"low": 0, "medium": 1, "high": 2}
 
@@ -79,10 +82,11 @@ WATCH = (
 )
 
 
-def _summary(findings: list[dict[str, Any]], totals: dict[str, Any]) -> str:
+def _summary(findings: list[dict[str, Any]], totals: dict[str, Any],
+             coverage: Mapping[str, float] | None = None) -> str:
     if not findings:
         return (f"You spend **{usd(totals['current_monthly_spend_usd'])}/month**; none of the "
-                "analyses found a saving worth acting on.")
+                "analyses found a saving worth acting on." + _unlocks(coverage))
     first = findings[0]
     return (
         f"You spend **{usd(totals['current_monthly_spend_usd'])}/month** on LLM APIs. "
@@ -91,6 +95,17 @@ def _summary(findings: list[dict[str, Any]], totals: dict[str, Any]) -> str:
         f"taking spend to {usd(totals['projected_monthly_spend_usd'])}/month. "
         f"**Make this change first:** {first['title']} (−{usd(first['savings_usd_month'])}/month)."
     )
+
+
+def _unlocks(coverage: Mapping[str, float] | None) -> str:
+    """On thin data, which missing fields would let which analyses look (from the
+    dataset's profile: the share of rows carrying each field)."""
+    missing = savings_unlocked_by(coverage, FIELD_PRESENT) if coverage is not None else []
+    if not missing:
+        return ""
+    said = "; ".join(f"`{field}` unlocks {what}" for field, what in missing)
+    return (f" Some analyses could not look, for fields the data lacks: {said}. Add them to "
+            "the export and upload it again.")
 
 
 def _next_steps(findings: list[dict[str, Any]], changes: list[dict[str, Any]]) -> str:
@@ -105,10 +120,12 @@ def _next_steps(findings: list[dict[str, Any]], changes: list[dict[str, Any]]) -
 
 def report_answer(facts: dict[str, Any], findings: list[dict[str, Any]],
                   changes: list[dict[str, Any]], totals: dict[str, Any],
-                  downloads: list[dict[str, Any]]) -> str:
+                  downloads: list[dict[str, Any]],
+                  coverage: Mapping[str, float] | None = None) -> str:
+    """`coverage`: the dataset's share of rows per field, to say what thin data lacks."""
     overview = facts["overview"]
     by_finding = {c["finding_id"]: c for c in changes}
-    parts = ["## Executive summary", _summary(findings, totals),
+    parts = ["## Executive summary", _summary(findings, totals, coverage),
              "## Current state", state(overview)]
     for key, label in (("by_model", "model"), ("by_feature", "feature")):
         if key in facts:
@@ -134,12 +151,13 @@ def report_answer(facts: dict[str, Any], findings: list[dict[str, Any]],
 
 
 def report_sections(facts: dict[str, Any], findings: list[dict[str, Any]],
-                    changes: list[dict[str, Any]], totals: dict[str, Any]) -> dict[str, Any]:
+                    changes: list[dict[str, Any]], totals: dict[str, Any],
+                    coverage: Mapping[str, float] | None = None) -> dict[str, Any]:
     """The report's prose and state as structured fields, the same text the answer shows,
     so the web page can lay them out without parsing Markdown."""
     overview = facts["overview"]
     return {
-        "executive_summary": _summary(findings, totals),
+        "executive_summary": _summary(findings, totals, coverage),
         "first_change": findings[0]["title"] if findings else None,
         "current_state": {key: overview.get(key) for key in (
             "spend_usd", "monthly_spend_usd", "requests", "window_days", "p95_latency_ms",

@@ -83,13 +83,14 @@ class AgentTeam:
                                                    FINDING_INTENTS[plan.intent])
         monthly = float(facts["overview"]["monthly_spend_usd"] or 0)
         changes, downloads, totals = await actions.plan(ctx, findings, monthly)
+        coverage = (plan.profile or {}).get("fields")  # what thin data lacks, if it finds nothing
         if plan.intent == "errors":
             draft = replies.errors(facts, findings)
         else:
-            draft = answer.report_answer(facts, findings, changes, totals, downloads)
+            draft = answer.report_answer(facts, findings, changes, totals, downloads, coverage)
         report = _report(plan, findings=findings, totals=totals, actions=changes,
                          downloads=downloads, charts=answer.charts(facts, findings),
-                         **answer.report_sections(facts, findings, changes, totals))
+                         **answer.report_sections(facts, findings, changes, totals, coverage))
         return await self._write(ctx, plan, draft, report,
                                  facts | {"totals": totals, "findings": findings})
 

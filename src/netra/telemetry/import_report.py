@@ -45,6 +45,7 @@ class FieldReport:
     field: str
     present_pct: float  # share of the imported rows that carry it, 0..100
     note: str | None = None
+    unlocks: str | None = None  # the analysis the field makes possible (UNLOCKS)
 
 
 @dataclass
@@ -115,6 +116,39 @@ ABSENT: dict[str, str] = {
     "cost_usd": "no cost reported by the source: costs come from the price catalogue alone",
 }
 
+# What each optional field makes possible, said to someone deciding whether to export it
+# (the upload's table, the answer on thin data). Each names the analyses that read it.
+UNLOCKS: dict[str, str] = {
+    "feature": "spend and every finding split by feature (call site): right-sizing and "
+    "batch candidates found per feature, each change naming the code to edit",
+    "end_user": "spend per end user, and retries told apart per user",
+    "conversation_id": "context growth (history resent every turn), and retries found "
+    "without prompt hashes",
+    "request_id": "records sent twice recognised and counted once",
+    "latency_ms": "p50/p95 latency by model and feature, and the dashboard's latency",
+    "ttft_ms": "time to first token of streamed answers",
+    "error_type": "failures told apart by cause (rate limits, timeouts, server errors)",
+    "prompt_hash": "response caching (identical prompts answered again) and retry storms",
+    "prefix_hash": "prompt caching (long shared prompt prefixes sent uncached)",
+    "max_tokens": "output caps judged against what answers use",
+    "cached_input_tokens": "cached prompt tokens priced at the cache rate, and prompt "
+    "caching already in use left out of the proposals",
+    "cache_write_tokens": "cache writes priced at their own rate",
+    "reasoning_tokens": "reasoning tokens shown apart from the answer's",
+    "cost_usd": "the source's own cost checked against the price catalogue",
+}
+# The fields whose absence hides savings, in the order an answer on thin data names them:
+# the caching and context finders need them outright; without features, right-sizing and
+# batch candidates are judged per model, simple and scheduled work mixed with the rest.
+SAVINGS_FIELDS = ("prompt_hash", "prefix_hash", "conversation_id", "feature")
+
+
+def savings_unlocked_by(coverage: Mapping[str, float], at_least: float) -> list[tuple[str, str]]:
+    """(field, what it unlocks) of the SAVINGS_FIELDS that fewer than `at_least` of a
+    dataset's rows carry (`coverage`: share of rows per field, 0..1)."""
+    return [(name, UNLOCKS[name]) for name in SAVINGS_FIELDS
+            if float(coverage.get(name) or 0) < at_least]  # fmt: skip
+
 
 # A dataset's models whose cost is unknown though their usage is known (never free), with
 # the last time they were called, to ask the catalogue why.
@@ -171,7 +205,7 @@ def build(
         text = "; ".join(given[name]) if name in given else None
         if text is None and rows and present == 0:
             text = _absent(name, stats, field_notes or {})
-        fields.append(FieldReport(name, pct, text))
+        fields.append(FieldReport(name, pct, text, UNLOCKS.get(name)))
     priced = [
         f"cost unknown for {model} ({provider}): {pricing.unpriced_reason(provider, model, at)}"
         for provider, model, at in unpriced
@@ -209,6 +243,36 @@ def _notes(kept: Mapping[str, int], notes: Iterable[Note]) -> list[str]:
         elif note.field not in PRESENT:  # a field the report does not list
             out.append(f"{note.field}: {note.text}")
     return out
+
+
+_FIX = "fix the rejected lines (each is listed with its reason) and upload again"
+_TOKENS = "give token counts as whole numbers ≥ 0 (input_tokens and output_tokens, or " \
+          "prompt_tokens and completion_tokens)"  # fmt: skip
+# What to do about the reason most rejected rows share, by the field it names first.
+_ADVICE = {
+    "provider": "add a provider column, or choose a default provider for the upload",
+    "model": "add a model column, or choose a default model for the upload",
+    "ts": "add a timestamp column (ts or timestamp) of ISO 8601 times, e.g. "
+    "2026-11-01T10:00:00Z",
+    "input_tokens": _TOKENS, "output_tokens": _TOKENS,
+    "status": "give status as ok, error or an HTTP status code",
+    "structure": "check the file: one header line, then one record per line, saved as UTF-8",
+}  # fmt: skip
+# How the readers begin the reason of a record they could not even read.
+STRUCTURAL = ("expected ", "malformed CSV", "not valid UTF-8", "invalid JSON")
+
+
+def what_to_do(rejects: Iterable[Reject]) -> str:
+    """What to change so that rows like these are kept, for the reason most of them share."""
+    subjects: dict[str, int] = {}
+    for reject in rejects:
+        subject = "structure" if reject.reason.startswith(STRUCTURAL) else \
+            reject.reason.split(":", 1)[0]  # fmt: skip
+        subjects[subject] = subjects.get(subject, 0) + 1
+    if not subjects:
+        return _FIX
+    commonest = max(subjects, key=lambda subject: subjects[subject])  # first of a tie
+    return _ADVICE.get(commonest, _FIX)
 
 
 def notes_of(report: ImportReport) -> list[str]:

@@ -311,3 +311,18 @@ def provider_of(model: str) -> str | None:
     except LookupError:
         return None
     return found.id
+
+
+@functools.lru_cache(maxsize=4096)
+def provider_for(model: str, default: str | None = None) -> str | None:
+    """The provider of a request that names none, from its model and the upload's default.
+
+    The default wins where the catalogue prices the model there (gpt-4o with default
+    `azure` stays Azure's): the user chose it. Else the provider the catalogue knows the
+    model under (claude-… is Anthropic's even when the default is `openai`), so a file
+    mixing vendors prices each row at its own vendor's rates. Else the default, as given
+    (the model is then unpriced), or None: nothing names the provider.
+    """
+    if default is not None and _lookup(default, model) is not None:
+        return default
+    return provider_of(model) or default

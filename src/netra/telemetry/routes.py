@@ -16,7 +16,10 @@ from netra.deps import AppComponents, DbSession
 from netra.errors import BadRequest, TooLarge
 from netra.telemetry import schemas
 from netra.telemetry import service as datasets
+from netra.telemetry.importers import FORMATS
+from netra.telemetry.preview import PREVIEW_BYTES, cut_to_whole_lines, preview
 from netra.telemetry.quota import Quota
+from netra.telemetry.schema import defaults_of
 from netra.telemetry.uploads import UPLOAD_SUFFIX, uploads_dir
 
 if TYPE_CHECKING:
@@ -30,11 +33,16 @@ _MULTIPART_OVERHEAD = 64 * 1024  # headers and small fields around the file
 
 
 class _Form:
-    """Receives multipart callbacks: the `file` part goes straight to disk, fields to memory."""
+    """Receives multipart callbacks: the `file` part goes straight to disk, fields to memory.
 
-    def __init__(self, sink: BinaryIO, max_file_bytes: int) -> None:
+    With `cut`, a file past max_file_bytes is no error: its first max_file_bytes are kept
+    (a preview reads a file's head) and `file_bytes` counts what was sent.
+    """
+
+    def __init__(self, sink: BinaryIO, max_file_bytes: int, *, cut: bool = False) -> None:
         self.sink = sink
         self.max_file_bytes = max_file_bytes
+        self.cut = cut
         self.file_bytes = 0
         self.filename: str | None = None
         self.fields: dict[str, str] = {}
@@ -68,10 +76,11 @@ class _Form:
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._part == "file":
+            room = self.max_file_bytes - self.file_bytes
             self.file_bytes += end - start
-            if self.file_bytes > self.max_file_bytes:
+            if self.file_bytes > self.max_file_bytes and not self.cut:
                 raise TooLarge(f"the file exceeds the upload limit of {self.max_file_bytes} bytes")
-            self.sink.write(data[start:end])
+            self.sink.write(data[start : min(end, start + max(room, 0))])
         elif self._part in _FIELDS:
             self._buffer += data[start:end]
             if len(self._buffer) > _MAX_FIELD_BYTES:
@@ -82,18 +91,21 @@ class _Form:
             self.fields[self._part] = self._buffer.decode("utf-8", "replace").strip()
 
 
-async def _receive_upload(request: Request, upload_dir: Path, max_bytes: int) -> tuple[Path, _Form]:
-    """Stream the multipart body to a temp file under upload_dir, never all in memory."""
+async def _receive_upload(
+    request: Request, upload_dir: Path, max_bytes: int, *, cut: bool = False
+) -> tuple[Path, _Form]:
+    """Stream the multipart body to a temp file under upload_dir, never all in memory
+    (with `cut`, only the file's first max_bytes: see _Form)."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or not options.get(b"boundary"):
         raise BadRequest("expected a multipart/form-data body with a 'file' part")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + _MULTIPART_OVERHEAD:
+    if not cut and declared.isdigit() and int(declared) > max_bytes + _MULTIPART_OVERHEAD:
         raise TooLarge(f"the upload exceeds the limit of {max_bytes} bytes")
     path, sink = await asyncio.to_thread(_temp_file, upload_dir)
     try:
         with sink:
-            form = _Form(sink, max_bytes)
+            form = _Form(sink, max_bytes, cut=cut)
             parser = MultipartParser(options[b"boundary"], form.callbacks())
             async for chunk in request.stream():
                 await asyncio.to_thread(parser.write, chunk)
@@ -143,6 +155,48 @@ async def upload_dataset(
     return schemas.DatasetUploaded(
         **body, rejects=rejects, unpriced_models=result.unpriced_models,
         **schemas.UploadReport.of(result.report),
+    )  # fmt: skip
+
+
+# The preview's body as the OpenAPI document states it (the route parses it itself).
+_PREVIEW_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": f"the file, or its first {PREVIEW_BYTES} bytes"},
+        "format": {"type": "string", "enum": list(FORMATS)},
+        "default_provider": {"type": "string", "maxLength": _MAX_FIELD_BYTES},
+        "default_model": {"type": "string", "maxLength": _MAX_FIELD_BYTES},
+    }}}}}}  # fmt: skip
+
+
+@router.post("/api/datasets/preview", openapi_extra=_PREVIEW_BODY)
+async def preview_dataset(
+    request: Request, user: CurrentUser, components: AppComponents
+) -> schemas.DatasetPreview:
+    """How a file would be imported, from its head: the format, each column's field, the
+    first rows as they would be stored, and what the upload would report. Stores nothing."""
+    del user  # signed in, like an upload; the preview touches no one's data
+    path, form = await _receive_upload(
+        request, uploads_dir(components.settings), PREVIEW_BYTES, cut=True
+    )
+    try:
+        fmt = form.fields.get("format") or "auto"
+        datasets.check_format(fmt)
+        truncated = form.file_bytes >= PREVIEW_BYTES
+        if truncated:
+            await asyncio.to_thread(cut_to_whole_lines, path)
+        defaults = defaults_of(form.fields.get("default_provider"),
+                               form.fields.get("default_model"))  # fmt: skip
+        seen = await asyncio.to_thread(preview, path, fmt, defaults, truncated=truncated)
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+    return schemas.DatasetPreview(
+        format=seen.format,
+        columns=None if seen.columns is None
+        else [schemas.PreviewColumn.model_validate(c) for c in seen.columns],
+        sample=seen.sample, rows=seen.rows, rejected=seen.rejected,
+        rejects=[schemas.Reject.model_validate(r) for r in seen.rejects],
+        truncated=seen.truncated, **schemas.UploadReport.of(seen.report),
     )  # fmt: skip
 
 

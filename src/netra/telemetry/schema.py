@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from netra.telemetry import pricing
+
 # Stored columns in order (the analytics table adds dataset_id before and cost_usd after).
 # `ts` is stored as a naive UTC TIMESTAMP so no engine time zone setting can shift it.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -227,13 +229,30 @@ def _outcome(value: Any, error_type: str | None) -> tuple[str, str | None]:
     raise RecordError(f"status: must be 'ok', 'error' or an HTTP status code (got {value!r})")
 
 
+NO_PROVIDER = "provider: missing, and no default_provider was given for this upload"
+NO_MODEL = "model: missing, and no default_model was given for this upload"
+
+
+def unrecognised_provider(model: str) -> str:
+    """Why a row that names no provider, of a model the catalogue does not know, is
+    rejected (the CSV path says it in SQL, from this text)."""
+    return (
+        f"provider: missing and not recognisable from model '{model}'; add a provider "
+        "column or choose a default provider"
+    )
+
+
 def _identity(fields: Mapping[str, Any], defaults: Defaults) -> tuple[str, str]:
-    provider = _string("provider", fields.get("provider")) or defaults.provider
+    """(provider, model): the row's own provider, else the one `pricing.provider_for`
+    resolves from its model and the upload's default."""
+    provider = _string("provider", fields.get("provider"))
     model = _string("model", fields.get("model")) or defaults.model
-    if not provider:
-        raise RecordError("provider: missing, and no default_provider was given for this upload")
     if not model:
-        raise RecordError("model: missing, and no default_model was given for this upload")
+        raise RecordError(NO_MODEL if provider or defaults.provider else NO_PROVIDER)
+    if not provider:
+        provider = pricing.provider_for(model.strip(), defaults.provider)
+        if not provider:
+            raise RecordError(unrecognised_provider(model.strip()))
     return provider.strip().lower(), model.strip()
 
 

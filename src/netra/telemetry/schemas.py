@@ -44,6 +44,8 @@ class FieldReport(BaseModel):
     present_pct: float = Field(description="share of the imported rows that carry it, 0..100")
     note: str | None = Field(default=None, description="what its absence means, or the "
                              "importer's word on it")  # fmt: skip
+    unlocks: str | None = Field(default=None, description="the analyses the field makes "
+                                "possible")  # fmt: skip
 
 
 class UploadReport(BaseModel):
@@ -87,3 +89,29 @@ class IngestAccepted(UploadReport):
     accepted: int
     rejected: int
     rejects: list[Reject]
+
+
+class PreviewColumn(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str = Field(description="the column (or JSON key) as the file names it")
+    field: str | None = Field(description="the record field it is read as; null: kept as "
+                              "metadata")  # fmt: skip
+    note: str | None = Field(default=None, description="why it is not read as a field")
+    scale: float = Field(default=1.0, description="its values × scale are the field's unit "
+                         "(1000: seconds read as milliseconds)")  # fmt: skip
+
+
+class DatasetPreview(UploadReport):
+    """How the head of a file would be imported: nothing is stored."""
+
+    format: str = Field(description="the format detected (or chosen)")
+    columns: list[PreviewColumn] | None = Field(
+        description="tabular formats: each column and the field it is read as; null for "
+        "formats that map their own fields")
+    sample: list[dict[str, Any]] = Field(
+        description="the first rows as they would be stored (every field, cost_usd priced)")
+    rows: int = Field(description="rows of the head that would be kept")
+    rejected: int = Field(description="rows of the head that would be rejected")
+    rejects: list[Reject] = Field(description="the first 100 of them, with their reasons")
+    truncated: bool = Field(description="only the head of a longer file was read")

@@ -25,6 +25,7 @@ from netra.analysis.overview import composition, overview_totals, spend_breakdow
 from netra.db.base import new_id
 from netra.errors import NotFound, TooLarge, ValidationFailed
 from netra.telemetry import schema
+from netra.telemetry.import_report import what_to_do
 from netra.telemetry.importers import FORMATS
 from netra.telemetry.models import Dataset, IngestedRequest
 from netra.telemetry.quota import Quota, check_new_dataset, check_rows
@@ -43,15 +44,20 @@ def _apply(dataset: Dataset, result: ImportResult) -> None:
     dataset.total_cost_usd = result.total_cost_usd
 
 
-def _check_format(fmt: str) -> None:
+def check_format(fmt: str) -> None:
+    """ValidationFailed for a format no importer reads."""
     if fmt not in FORMATS:
         raise ValidationFailed(f"unknown format {fmt!r}; supported: {', '.join(FORMATS)}")
 
 
 def _nothing_usable(filename: str, result: ImportResult) -> ValidationFailed:
+    """The refusal of a file with no usable row: what to do, and the rejected lines with
+    their reasons (the first 100) for the page to list."""
+    advice = what_to_do(result.rejects)
     return ValidationFailed(
-        f"no valid rows in {filename!r} ({result.rejected_rows} rejected)",
-        details={"rejects": [r.__dict__ for r in result.rejects]},
+        f"no valid rows in {filename!r} ({result.rejected_rows} rejected): {advice}",
+        details={"rejects": [r.__dict__ for r in result.rejects],
+                 "rejected_rows": result.rejected_rows, "advice": advice},
     )
 
 
@@ -71,7 +77,7 @@ async def create_from_upload(
 ) -> tuple[Dataset, ImportResult]:
     """Import an uploaded file as a new dataset; ValidationFailed if no row is usable,
     TooLarge (and nothing kept) past the user's quota."""
-    _check_format(fmt)
+    check_format(fmt)
     if quota is not None:
         await check_new_dataset(session, user_id, quota)
     dataset_id = new_id()
@@ -112,7 +118,7 @@ async def append_file(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Add a file's rows to one of the user's datasets (NotFound for anyone else's)."""
-    _check_format(fmt)
+    check_format(fmt)
     dataset = await get_dataset(session, user_id, dataset_id)
     result = await store.import_file(
         dataset_id, path, fmt, default_provider=default_provider, default_model=default_model,

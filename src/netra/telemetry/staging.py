@@ -221,16 +221,18 @@ def priced_select(
     cursor: duckdb.DuckDBPyConnection,
     source: str | None = None,
     keys: Iterable[pricing.PriceKey] | None = None,
+    carry: tuple[str, ...] = (),
 ) -> tuple[str, list[Any]]:
     """SELECT of `source` (default: the staged valid rows) with its `cost_usd`, and params.
 
     Prices are looked up once per distinct (provider, model, batch, day) of the rows.
     A caller that knows those keys already (the demo generator) passes them, which
-    saves computing `source` twice.
+    saves computing `source` twice. `carry`: columns of `source` to keep beside the
+    record's (the join does not keep the rows' order: an ordinal can).
     """
     relation = source or valid_rows()
     rows, _ = pricing.rate_rows(price_keys(cursor, relation) if keys is None else keys)
-    return priced_select_for(relation, rows)
+    return priced_select_for(relation, rows, carry)
 
 
 def price_keys(cursor: duckdb.DuckDBPyConnection, relation: str) -> list[pricing.PriceKey]:
@@ -241,18 +243,21 @@ def price_keys(cursor: duckdb.DuckDBPyConnection, relation: str) -> list[pricing
     return [(p, m, bool(b), d) for p, m, b, d in found]
 
 
-def priced_select_for(relation: str, rows: list[pricing.RateRow]) -> tuple[str, list[Any]]:
+def priced_select_for(
+    relation: str, rows: list[pricing.RateRow], carry: tuple[str, ...] = ()
+) -> tuple[str, list[Any]]:
     """`relation` with the cost of each row: NULL when the catalogue cannot price it or its
     usage is unknown; a call of no tokens (a failed call without usage) costs $0 at any
-    price."""
+    price. The `carry` columns of `relation` come last, after `cost_usd`."""
     rates, params = pricing.rates_sql(rows)
     selected = ", ".join(f"q.{name}" for name in COLUMN_NAMES)
+    carried = "".join(f", q.{name}" for name in carry)
     cost = (
         "CASE WHEN q.input_tokens = 0 AND q.output_tokens = 0 THEN 0.0 "
         f"ELSE {pricing.cost_sql('q', 'r')} END"
     )
     sql = (
-        f"SELECT {selected}, {cost} AS cost_usd FROM {relation} AS q "
+        f"SELECT {selected}, {cost} AS cost_usd{carried} FROM {relation} AS q "
         f"LEFT JOIN {rates} AS r ON {pricing.rate_join('q', 'r')}"
     )
     return sql, params

@@ -26,18 +26,27 @@ IMPORTERS: dict[str, Importer] = {
     i.name: i for i in (OTEL, LANGFUSE, LITELLM, HELICONE, RECORDS_JSONL, RECORDS_CSV, TOKEN_TRACE)
 }
 FORMATS = ("auto", *IMPORTERS)
-_HEAD_BYTES = 64 * 1024
+HEAD_BYTES = 64 * 1024  # what a sniffer sees of a file
 
 __all__ = [
-    "FORMATS", "IMPORTERS", "Importer", "Note", "Parsed", "Staged", "choose_importer",
-    "detect_format",
+    "FORMATS", "HEAD_BYTES", "IMPORTERS", "Importer", "Note", "Parsed", "Staged",
+    "choose_importer", "detect_format", "format_of", "head_text",
 ]  # fmt: skip
 
 
 def detect_format(path: Path) -> str:
     """The format of a file from its first bytes; ValidationFailed when none fits."""
     with path.open("rb") as file:
-        head = file.read(_HEAD_BYTES).decode("utf-8-sig", errors="replace")
+        return format_of(head_text(file.read(HEAD_BYTES)))
+
+
+def head_text(head: bytes) -> str:
+    """A file's first bytes as the sniffers read them."""
+    return head.decode("utf-8-sig", errors="replace")
+
+
+def format_of(head: str) -> str:
+    """The format of a file from its head's text; ValidationFailed when none fits."""
     if not head.strip():
         raise ValidationFailed("the file is empty: no header and no data rows")
     for importer in IMPORTERS.values():

@@ -24,6 +24,7 @@ import duckdb
 
 from netra.telemetry import pricing
 from netra.telemetry.import_report import MAX_NOTES, MAX_REJECTS, Note, Reject
+from netra.telemetry.importers._columns import ColumnMap
 from netra.telemetry.schema import Defaults, RecordError, Row, parse_record
 
 # (1-based line number, the validated row, the reason it was rejected, or a Note)
@@ -81,6 +82,9 @@ class Importer:
     judge: Judge | None = None  # or: the file judged in SQL by DuckDB's readers
     # record field -> why this format lacks it, shown when no imported row carries it
     field_notes: Mapping[str, str] = field(default_factory=dict)
+    # tabular formats: which column of a file's head (decoded text) is read as which
+    # field, as `read`/`judge` read them (the upload's preview shows it)
+    columns: Callable[[str], ColumnMap] | None = None
 
 
 class Unreadable(str):

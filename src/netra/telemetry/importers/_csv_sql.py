@@ -24,14 +24,17 @@ from pathlib import Path
 
 import duckdb
 
-from netra.telemetry.import_report import MAX_REJECTS, Reject
+from netra.telemetry.import_report import MAX_REJECTS, Note, Reject
 from netra.telemetry.importers._base import STAGE_TABLE, Judged, Staged
-from netra.telemetry.pricing import PriceKey
+from netra.telemetry.importers._columns import ColumnMap, assign
+from netra.telemetry.importers._providers import Group, Providers, unrecognised_sql
 from netra.telemetry.schema import (
     COLUMN_NAMES,
     HTTP_ERROR_TYPES,
     MAX_COUNT,
     MAX_STRING,
+    NO_MODEL,
+    NO_PROVIDER,
     RECORD_FIELDS,
     Defaults,
     sql_literal,
@@ -69,19 +72,6 @@ def header(path: Path) -> list[str]:
         return []
 
 
-def _fields(names: list[str], aliases: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """Record field -> raw column, and extra column name -> raw column (first wins)."""
-    fields: dict[str, str] = {}
-    extras: dict[str, str] = {}
-    for index, name in enumerate(names):
-        key = aliases.get(name.lower(), name.lower())
-        if key in RECORD_FIELDS:
-            fields.setdefault(key, f"c{index}")
-        else:
-            extras.setdefault(name, f"c{index}")
-    return fields, extras
-
-
 def _got(raw: str) -> str:
     return f"' (got ''' || {raw} || ''')'"
 
@@ -91,9 +81,9 @@ def _reasons() -> list[tuple[str, str]]:
     rules = [
         ("s_ts IS NULL", "'ts: missing (required)'"),
         ("ts IS NULL", "'ts: not an ISO-8601 timestamp' || " + _got("s_ts")),
-        ("provider IS NULL",
-         "'provider: missing, and no default_provider was given for this upload'"),
-        ("model IS NULL", "'model: missing, and no default_model was given for this upload'"),
+        ("provider IS NULL AND model IS NULL", sql_literal(NO_PROVIDER)),
+        ("provider IS NULL", unrecognised_sql("model")),
+        ("model IS NULL", sql_literal(NO_MODEL)),
         (f"length(provider) > {MAX_STRING} OR length(model) > {MAX_STRING}",
          f"'provider/model: longer than {MAX_STRING} characters'"),
     ]  # fmt: skip
@@ -143,13 +133,14 @@ def _reasons() -> list[tuple[str, str]]:
     return rules
 
 
-def _typed_sql(fields: dict[str, str], extras: dict[str, str]) -> str:
+def _typed_sql(columns: ColumnMap) -> str:
     """SELECT over read_csv's text columns: s_* trimmed text, d_* numbers, typed columns."""
+    fields = columns.fields
 
     def s(name: str) -> str:
-        raw = fields.get(name)
-        if not raw:
+        if name not in fields:
             return "NULL::VARCHAR"
+        raw = f"c{fields[name].index}"
         # The reader gives NULL for empty fields; trimming only fields that need it
         # (a prefix/suffix test) is three times cheaper than trimming them all.
         return (
@@ -157,9 +148,17 @@ def _typed_sql(fields: dict[str, str], extras: dict[str, str]) -> str:
             f"THEN nullif(trim({raw}), '') ELSE {raw} END"
         )
 
+    def scale(name: str) -> str:  # seconds columns hold ms × 1/1000
+        factor = fields[name].scale if name in fields else 1.0
+        return f" * {factor}" if factor != 1.0 else ""
+
     parts = [f"{s(name)} AS s_{name}" for name in sorted(RECORD_FIELDS)]
-    parts += [f"try_cast({s(name)} AS DOUBLE) AS d_{name}" for name in (*_COUNTS, *_AMOUNTS)]
+    parts += [f"try_cast({s(name)} AS DOUBLE){scale(name)} AS d_{name}"
+              for name in (*_COUNTS, *_AMOUNTS)]  # fmt: skip
     parts.append(f"{_timestamp(s('ts'))} AS t_ts")
+    extras: dict[str, str] = {}
+    for column in columns.extras:  # a name the header repeats: its first column
+        extras.setdefault(column.name, f"c{column.index}")
     if extras:
         pairs = ", ".join(f"{sql_literal(name)}, {raw}" for name, raw in extras.items())
         parts.append(f"json_object({pairs})::VARCHAR AS metadata")
@@ -183,7 +182,7 @@ def _http_error_type() -> str:
     return f"CASE s_status {cases} ELSE 'http_' || s_status END"
 
 
-def _outer_sql(defaults: Defaults) -> str:
+def _outer_sql(defaults: Defaults, providers: Providers) -> str:
     def count(name: str, default: str = "NULL") -> str:
         return f"CASE WHEN d_{name} BETWEEN 0 AND {MAX_COUNT} THEN d_{name}::BIGINT " \
                f"ELSE {default} END"  # fmt: skip
@@ -196,10 +195,12 @@ def _outer_sql(defaults: Defaults) -> str:
         return f"CASE WHEN NOT {_NO_USAGE} OR {_FAILED} THEN {count(name, '0')} " \
                f"END AS {name}"  # fmt: skip
 
+    model = f"coalesce(s_model, {sql_literal(defaults.model)})"
+
     columns = [
         "CASE WHEN isfinite(t_ts) THEN t_ts END AS ts",
-        f"lower(coalesce(s_provider, {sql_literal(defaults.provider)})) AS provider",
-        f"coalesce(s_model, {sql_literal(defaults.model)}) AS model",
+        f"{providers.sql('s_provider', model)} AS provider",
+        f"{model} AS model",
         usage("input_tokens"), usage("output_tokens"),
         detail("cached_input_tokens"), detail("cache_write_tokens"), detail("reasoning_tokens"),
         "d_latency_ms AS latency_ms", "d_ttft_ms AS ttft_ms",
@@ -231,27 +232,35 @@ def judge_csv(
 ) -> Judged:
     """A CSV of records (header first) as a judged relation that reads the file.
 
-    A quick pass first (only the price key's fields are typed) finds the price keys
-    and counts the records. The caller's insert then reads the file again and keeps
-    the valid rows, so they are written once; `settle` derives how many rows were
-    rejected from the two counts, and reads the file a third time only when some row
-    broke a rule, to say which and where.
+    A quick pass first (only the price key's fields are typed, and the provider only as
+    the rows give it) finds the models of rows without provider, counts the records and
+    gives the price keys once those models' providers are resolved. The caller's insert
+    then reads the file again and keeps the valid rows, so they are written once;
+    `settle` derives how many rows were rejected from the two counts, and reads the file
+    a third time only when some row broke a rule, to say which and where.
     """
     names = header(path)
-    fields, extras = _fields(names, aliases)
-    relation = _relation(path, names, fields, extras, defaults)
+    columns = assign(names, aliases)
     cursor.execute("SET TimeZone = 'UTC'")
     _drop(cursor)
-    keys, records = _keys_and_records(cursor, relation)
+    given = Defaults(None, defaults.model)  # rows' own providers: NULL where they have none
+    groups, records = _groups_and_records(cursor, _relation(path, names, columns, given,
+                                                            Providers()))  # fmt: skip
     _drop(cursor)
+    providers = Providers.of(groups, defaults.provider)
+    relation = _relation(path, names, columns, defaults, providers)
+    notes = [Note(None, text) for text in columns.notes()] + providers.notes()
 
     def settle(inserted: int) -> Staged:
         try:
-            return _settle(cursor, path, relation, len(names), records, inserted)
+            staged = _settle(cursor, path, relation, len(names), records, inserted)
         finally:
             _drop(cursor)
+        staged.notes.extend(notes)
+        return staged
 
-    return Judged(relation=relation, keys=keys, settle=settle)
+    return Judged(relation=relation, keys=providers.price_keys(groups), settle=settle)
+
 
 
 def _drop(cursor: duckdb.DuckDBPyConnection) -> None:
@@ -260,12 +269,11 @@ def _drop(cursor: duckdb.DuckDBPyConnection) -> None:
 
 
 def _relation(
-    path: Path, names: list[str], fields: dict[str, str], extras: dict[str, str],
-    defaults: Defaults,
-) -> str:  # fmt: skip
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
+    path: Path, names: list[str], columns: ColumnMap, defaults: Defaults, providers: Providers
+) -> str:
+    types = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
     read = (
-        f"read_csv({sql_literal(str(path))}, header = true, columns = {columns},"
+        f"read_csv({sql_literal(str(path))}, header = true, columns = {types},"
         f" auto_detect = false, delim = ',', quote = '\"', escape = '\"', store_rejects = true,"
         f" rejects_table = '{_REJECTS}', rejects_scan = '{_SCAN}')"
     )
@@ -279,15 +287,16 @@ def _relation(
     # Three levels so that each field is parsed once: text, then typed, then judged.
     return (
         f"(SELECT {final}, {_reason_sql()} AS reason FROM "
-        f"(SELECT * EXCLUDE (metadata), {_outer_sql(defaults)} "
-        f"FROM (SELECT {_typed_sql(fields, extras)} FROM {read})))"
+        f"(SELECT * EXCLUDE (metadata), {_outer_sql(defaults, providers)} "
+        f"FROM (SELECT {_typed_sql(columns)} FROM {read})))"
     )
 
 
-def _keys_and_records(
+def _groups_and_records(
     cursor: duckdb.DuckDBPyConnection, relation: str
-) -> tuple[list[PriceKey], int]:
-    """Price keys of every row that has one, and the number of records in the file.
+) -> tuple[list[Group], int]:
+    """The rows' (provider, model, batch, day) with their counts, and the number of
+    records in the file.
 
     Only the key's fields are referenced, so DuckDB types only those. A record is
     either a row here or a line the reader refused (once, however many of its fields
@@ -298,12 +307,7 @@ def _keys_and_records(
         f"SELECT provider, model, batch, ts::DATE, count(*) FROM {relation} AS q GROUP BY ALL"
     ).fetchall()
     refused = cursor.execute(f"SELECT count(DISTINCT line) FROM {_REJECTS}").fetchone()
-    keys = [
-        (provider, model, bool(batch), day)
-        for provider, model, batch, day, _ in groups
-        if provider is not None and model is not None and batch is not None and day is not None
-    ]
-    return keys, sum(int(group[4]) for group in groups) + int(refused[0] if refused else 0)
+    return groups, sum(int(group[4]) for group in groups) + int(refused[0] if refused else 0)
 
 
 def _settle(

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from netra.telemetry.importers._base import Importer, Judged
+from netra.telemetry.importers._columns import ColumnMap, assign
 from netra.telemetry.importers._csv_sql import judge_csv
 from netra.telemetry.importers._tabular import header_names, looks_like_json
 from netra.telemetry.schema import Defaults
@@ -35,4 +36,8 @@ def judge(cursor: duckdb.DuckDBPyConnection, path: Path, defaults: Defaults) -> 
     return judge_csv(cursor, path, defaults, ALIASES)
 
 
-IMPORTER = Importer(name="token-trace", sniff=sniff, judge=judge)
+def columns(head: str) -> ColumnMap:
+    return assign(header_names(head), ALIASES)
+
+
+IMPORTER = Importer(name="token-trace", sniff=sniff, judge=judge, columns=columns)

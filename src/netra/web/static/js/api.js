@@ -120,16 +120,19 @@ async function fresh() {
   if (auth && auth.expires_at - Date.now() < 10_000) await refresh();
 }
 
+/** A REST call; `body` goes as JSON, or as itself when it is FormData (multipart). A
+ *  failure is an ApiError whose `details` are the server's (e.g. an upload's rejects). */
 export async function request(method, path, body, { auth: useAuth = true, retry = true } = {}) {
   if (useAuth) await fresh();
   const headers = {};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const form = body instanceof FormData;  // the browser writes its multipart boundary
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   const sentWith = useAuth ? auth?.access_token : undefined;
   if (sentWith) headers.Authorization = `Bearer ${sentWith}`;
   let response;
   try {
     response = await fetch(path, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      method, headers, body: body === undefined || form ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, "network", "The server could not be reached; check the connection.");

@@ -1,16 +1,41 @@
-// Datasets: upload with progress, its report (what was kept, what the file lacks) and
-// rejected lines, demo data, the list, and the picker that chooses the dataset a
-// thread's next question uses.
+// Datasets: a preview of how a chosen file will be read, upload with progress, its
+// report (what was kept, which fields unlock which analyses) and rejected lines, demo
+// data, the list, and the picker that chooses the dataset a thread's next question uses.
 import { $, h, ask, num, usd, day, showError, showInfo } from "./dom.js";
 import { describe } from "./errors.js";
 import { request, upload } from "./api.js";
+import { previewFile, clearPreview } from "./upload_preview.js";
 
 const data = { list: [], wanted: null };
 
 export function initDatasets() {
   $("upload-form").addEventListener("submit", (e) => { e.preventDefault(); uploadFile(); });
   $("demo-btn").addEventListener("click", loadDemo);
+  // The preview follows the file and every choice that changes how it is read.
+  $("upload-file").addEventListener("change", () => previewFile(uploadForm(true)));
+  for (const id of ["upload-format", "upload-provider", "upload-model"]) {
+    $(id).addEventListener(id === "upload-format" ? "change" : "input",
+                           () => previewFile(uploadForm(true), { wait: 400 }));
+  }
 }
+
+/** The form as the server takes it; with `head`, the file's first bytes only (the
+ *  preview reads no more, and a big file need not travel twice). */
+function uploadForm(head = false) {
+  const file = $("upload-file").files[0];
+  if (!file) return null;
+  const form = new FormData();
+  form.append("file", head ? file.slice(0, PREVIEW_BYTES) : file, file.name);
+  form.append("format", $("upload-format").value);
+  for (const [field, id] of [["name", "upload-name"], ["default_provider", "upload-provider"],
+                             ["default_model", "upload-model"]]) {
+    const value = $(id).value.trim();
+    if (value && !(head && field === "name")) form.append(field, value);
+  }
+  return form;
+}
+
+const PREVIEW_BYTES = 64 * 1024;  // what the server's preview reads of a file
 
 export async function loadDatasets() {
   data.list = await request("GET", "/api/datasets");
@@ -89,20 +114,42 @@ function reportBox() {
   return box;
 }
 
-/** The upload report, short: its notes, then the fields the file lacks, folded. */
+/** The upload report: its notes, then what the data unlocks (the table below). */
 function showReport(result) {
   const box = reportBox();
   const notes = result ? result.notes || [] : [];
-  const lacking = result ? (result.fields || []).filter((f) => f.note) : [];
-  box.hidden = !notes.length && !lacking.length;
+  const fields = result ? result.fields || [] : [];
+  box.hidden = !notes.length && !fields.length;
   const parts = [];
   if (notes.length) parts.push(h("ul", { class: "report-notes" }, notes.map((n) => h("li", {}, n))));
-  if (lacking.length) {
-    parts.push(h("details", { class: "report-fields" },
-      h("summary", {}, `Not in this file: ${lacking.map((f) => f.field).join(", ")}`),
-      h("ul", {}, lacking.map((f) => h("li", {}, h("code", {}, f.field), ` ${f.note}`)))));
-  }
+  if (fields.length) parts.push(unlockTable(fields));
   box.replaceChildren(...parts);
+}
+
+/** Each optional field: the share of rows carrying it, and the analysis it unlocks (for
+ *  a missing one, what adding it to the export would bring). Open: it is the answer to
+ *  "what should I add to my export?". */
+function unlockTable(fields) {
+  const missing = fields.filter((f) => !f.present_pct);
+  const summary = missing.length
+    ? `What your data unlocks: ${fields.length - missing.length} of ${fields.length} optional `
+      + `fields present; missing: ${missing.map((f) => f.field).join(", ")}`
+    : `What your data unlocks: all ${fields.length} optional fields present`;
+  // data-label: a narrow screen stacks each field's cells as a small card (app.css).
+  const row = (f) => h("tr", { class: f.present_pct ? "present" : "missing" },
+    h("td", { class: "name" }, h("code", {}, f.field)),
+    h("td", { class: "num", dataset: { label: "Rows carrying it" } }, `${f.present_pct}%`),
+    h("td", {}, f.present_pct ? `Used for ${f.unlocks || "the analysis"}.`
+                              : `Missing: add it to unlock ${f.unlocks || "more analysis"}.`,
+      f.note ? h("span", { class: "muted field-note" }, ` ${f.note}`) : null));
+  return h("details", { class: "report-fields", open: true },
+    h("summary", {}, summary),
+    h("table", { class: "table stacked unlocks" },
+      h("caption", { class: "sr-only" }, "Optional fields and the analyses they unlock"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"),
+        h("th", { scope: "col", class: "num" }, "Rows carrying it"),
+        h("th", { scope: "col" }, "What it unlocks"))),
+      h("tbody", {}, [...fields].sort((a, b) => !a.present_pct - !b.present_pct).map(row))));
 }
 
 function showRejects(rejects, total) {
@@ -117,14 +164,7 @@ function showRejects(rejects, total) {
 async function uploadFile() {
   const file = $("upload-file").files[0];
   if (!file) { status("Choose a file first."); return; }
-  const form = new FormData();
-  form.append("file", file);
-  form.append("format", $("upload-format").value);
-  for (const [field, id] of [["name", "upload-name"], ["default_provider", "upload-provider"],
-                             ["default_model", "upload-model"]]) {
-    const value = $(id).value.trim();
-    if (value) form.append(field, value);
-  }
+  const form = uploadForm();
   const bar = $("upload-progress");
   bar.hidden = false;
   bar.value = 0;
@@ -140,12 +180,16 @@ async function uploadFile() {
     });
     bar.value = 1;
     status(`${result.name}: ${num(result.rows)} rows imported, ${num(result.rejected_rows)} rejected.`);
+    clearPreview();  // the report below says what was read
     showReport(result);
     showRejects(result.rejects || [], result.rejected_rows || 0);
     $("upload-form").reset();
     await loadDatasets();
   } catch (error) {
     status(`Upload failed: ${describe(error)}`, true);  // said here, where the upload is: no toast
+    // No row was usable: the server names each rejected line and why.
+    const rejects = error.details?.rejects;
+    if (Array.isArray(rejects)) showRejects(rejects, error.details.rejected_rows || rejects.length);
   } finally {
     $("upload-btn").disabled = false;
     bar.hidden = true;

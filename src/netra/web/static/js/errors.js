@@ -44,6 +44,10 @@ const PATTERNS = [
     + "(for example records CSV, or Langfuse observations) and upload the file again."],
   [/unknown format/i, () =>
     "That format is not one the page knows. Pick one from the Format list and upload again."],
+  // An upload with no usable row: the server says what to do; the page lists the lines.
+  [/no valid rows in '(.*)' \(([\d,]+) rejected\)(?::\s*(.+))?/i, (m) =>
+    `None of the ${count(m[2])} rows of ${m[1]} could be imported. `
+    + `${m[3] ? sentence(m[3]) + " " : ""}The rejected lines are listed below with their reasons.`],
   [/the file is empty/i, () =>
     "The file is empty. Choose a file with a header line and data rows."],
   [/you have ([\d,]+) datasets; the limit is ([\d,]+)/i, (m) =>
