@@ -62,9 +62,12 @@ function evidenceValue(key, value) {
   return String(value);
 }
 
+// A box that may scroll sideways on a phone: a keyboard must reach it to scroll it.
+const scrollable = (label) => ({ class: "scroll", tabindex: "0", role: "region", "aria-label": label });
+
 function smallTable(rows) {
   const keys = [...new Set(rows.flatMap((r) => (r && typeof r === "object" ? Object.keys(r) : [])))].slice(0, 6);
-  return h("div", { class: "scroll" }, h("table", { class: "table" },
+  return h("div", scrollable("Table"), h("table", { class: "table" },
     h("thead", {}, h("tr", {}, keys.map((k) => h("th", { scope: "col" }, labelOf(k))))),
     h("tbody", {}, rows.map((r) => h("tr", {}, keys.map((k) => h("td", {},
       typeof r[k] === "object" && r[k] !== null ? JSON.stringify(r[k]) : evidenceValue(k, r[k]))))))));
@@ -76,7 +79,7 @@ function evidence(data) {
   const query = text(all.query, text(all.sql));
   if (!rows.length && !query) return null;
   return h("details", { class: "evidence" }, h("summary", {}, "Evidence"),
-    rows.length ? h("div", { class: "scroll" }, h("table", { class: "table kv" }, h("tbody", {},
+    rows.length ? h("div", scrollable("Evidence"), h("table", { class: "table kv" }, h("tbody", {},
       rows.map(([key, value]) => h("tr", {},
         h("th", { scope: "row" }, labelOf(key)),
         h("td", { class: isNum(value) ? "num" : null }, evidenceValue(key, value))))))) : null,
