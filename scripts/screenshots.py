@@ -35,6 +35,9 @@ def main() -> None:
         page.screenshot(path=str(IMAGES / "chat.png"), animations="disabled")
         open_screen(page, "Datasets")
         page.screenshot(path=str(IMAGES / "datasets.png"), animations="disabled")
+        page.locator("#dataset-list tr td.period").first.click()  # its dashboard
+        page.locator("#dashboard-view[data-loaded='true']").wait_for()
+        page.screenshot(path=str(IMAGES / "dashboard.png"), animations="disabled")
         browser.close()
 
 
