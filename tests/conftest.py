@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from netra.db import Database
+from netra.telemetry.store.duckdb_store import DuckDBStore
+from tests.telemetry.helpers import open_store
 
 pytest_plugins = ["tests.fakes.openai_server"]
 
@@ -99,3 +101,11 @@ def redis_url() -> Iterator[str]:
         _skip_or_fail("Redis tests need NETRA_TEST_REDIS_URL")
     assert TEST_REDIS_URL
     yield TEST_REDIS_URL
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[DuckDBStore]:
+    """An empty embedded analytics store in the test's directory (a module may define
+    its own `store`, e.g. with data in it)."""
+    async with open_store(tmp_path) as opened:
+        yield opened

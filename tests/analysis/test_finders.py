@@ -4,9 +4,7 @@ catalogue's rates: the rules it must respect, and what it must leave alone."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,14 +23,6 @@ START = datetime(2026, 11, 2, 9, 0)
 DAY = START.date()
 MONTH = 30.0  # every dataset here spans less than a day, which counts as one day
 _ids = itertools.count()
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[DuckDBStore]:
-    store = DuckDBStore(tmp_path / "analytics.duckdb")
-    await store.open()
-    yield store
-    await store.close()
 
 
 def rec(at: datetime, **fields: Any) -> dict[str, Any]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,14 +24,6 @@ FIELDS = {"id", "title", "category", "affected_requests", "current_cost_usd_mont
 CATEGORIES = ["model_rightsizing", "response_caching", "prompt_caching", "batch_api",
               "output_limits", "retry_waste", "context_growth", "provider_switch"]  # fmt: skip
 ROUTING = {"model_rightsizing", "provider_switch"}
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[DuckDBStore]:
-    store = DuckDBStore(tmp_path / "analytics.duckdb")
-    await store.open()
-    yield store
-    await store.close()
 
 
 async def _demo(store: DuckDBStore, name: str, *, rows: int = 20_000, seed: int = 42,

@@ -28,14 +28,6 @@ from tests.telemetry.helpers import record
 from tests.telemetry.test_service import create_user
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[DuckDBStore]:
-    store = DuckDBStore(tmp_path / "analytics.duckdb")
-    await store.open()
-    yield store
-    await store.close()
-
-
 @pytest.fixture(scope="module")
 def clickhouse_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with clickhouse_server(tmp_path_factory.mktemp("clickhouse-server")) as url:

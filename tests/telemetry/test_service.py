@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,6 @@ from netra.telemetry import service
 from netra.telemetry.quota import Quota
 from netra.telemetry.store.duckdb_store import DuckDBStore
 from tests.telemetry.helpers import record, write
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[DuckDBStore]:
-    store = DuckDBStore(tmp_path / "analytics.duckdb")
-    await store.open()
-    yield store
-    await store.close()
 
 
 async def create_user(database: Database, email: str) -> str:
