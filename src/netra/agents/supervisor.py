@@ -45,14 +45,14 @@ from pydantic_ai.usage import UsageLimits
 from netra.agents import own_usage
 from netra.agents.answer import charts
 from netra.agents.numbers import check_numbers
-from netra.agents.reporting import chunks, send_chunk
+from netra.agents.reporting import send_chunk
 from netra.agents.toolbox import Deps, agent_tools
 from netra.db import Database
 from netra.runs.context import RunContext, RunError, Turn
 from netra.runs.workflow import Answer, Team, timeout_message
 from netra.settings import Settings
 from netra.telemetry.store import AnalyticsStore
-from netra.web.markdown import render_markdown
+from netra.web.markdown import ANSWER_CHUNK, render_markdown, sections
 
 log = logging.getLogger(__name__)
 AGENT_NAME = "netra"
@@ -205,7 +205,7 @@ class ModelSupervisor:
             if checked.unverified:
                 await ctx.think("reporting", f"{len(checked.unverified)} figure(s) could not "
                                 "be traced to a tool result and were left out.")
-            for chunk in chunks(checked.text):
+            for chunk in sections(checked.text, ANSWER_CHUNK):
                 await send_chunk(ctx, "reporting", chunk)
             step.summary = f"answer checked ({len(checked.text):,} characters)"
         return checked.text, self._report(deps, checked.unverified, usage)

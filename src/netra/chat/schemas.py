@@ -11,7 +11,7 @@ from netra.chat.models import NewMessage, NewRun
 from netra.chat.models import Run as RunRow
 from netra.chat.models import Thread as ThreadRow
 from netra.db.base import isoformat_z
-from netra.web.markdown import render_markdown
+from netra.web.markdown import render_answer
 
 
 class ThreadCreate(BaseModel):
@@ -69,7 +69,7 @@ class Message(BaseModel):
     @classmethod
     def of(cls, row: MessageRow | NewMessage) -> Message:
         return cls(
-            content_html=render_markdown(row.content),
+            content_html=render_answer(row.content),
             id=row.id,
             thread_id=row.thread_id,
             role=row.role,

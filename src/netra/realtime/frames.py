@@ -143,7 +143,8 @@ class PartialResult(_Payload):
 
     text: str
     html: str | None = Field(default=None, description="the chunk rendered and sanitised (a "
-                             "chunk is whole Markdown blocks, so each renders on its own)")
+                             "chunk is whole sections of the answer, so the chunks' HTML "
+                             "joined is the answer's)")
 
 
 class SubAgentCompleted(_Payload):

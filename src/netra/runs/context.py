@@ -22,7 +22,6 @@ stored nor sent again, and the log stays 1..n without gaps or duplicates.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import logging
 import time
@@ -42,7 +41,7 @@ from netra.realtime.bus import EventBus
 from netra.realtime.events import Event, envelope, to_row
 from netra.realtime.writer import EventWriter
 from netra.runs.steps import STOPPED, Step, current_step, reserve
-from netra.web.markdown import render_markdown
+from netra.web.markdown import render_answer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -425,7 +424,7 @@ class RunContext:
         await self._emit(
             "agent_completed", "supervisor",
             {"message_id": message_id, "content": content,
-             "content_html": _html(content), "report": report},
+             "content_html": render_answer(content), "report": report},
             self._next_key(), store,
         )
         self.final_status = "completed"
@@ -450,9 +449,6 @@ class RunContext:
         self.final_status = "cancelled"
 
 
-# The same answer is often written again (the same question on the same dataset version):
-# rendering a report's Markdown cost a third of a cached answer's time on the event loop.
-_html = functools.lru_cache(maxsize=128)(render_markdown)
 
 
 def _timed(

@@ -11,6 +11,8 @@ the tags Markdown produces, so a renderer bug cannot put markup on the page eith
 
 from __future__ import annotations
 
+import functools
+
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -72,3 +74,56 @@ def render_markdown(text: str) -> str:
     return nh3.clean(html, tags=_TAGS, attributes={"ol": {"start"}},
                      allowed_classes={"th": _CELL_CLASSES, "td": _CELL_CLASSES},
                      link_rel=None)
+
+
+# -- answers in sections ---------------------------------------------------------------
+#
+# An answer goes to the page in chunks and its whole HTML is stored with it; rendering is
+# most of what a cached answer costs (markdown-it is pure Python), so each section is
+# rendered once. A chunk ends only before a heading, outside a code fence: a heading
+# closes every open block (list, table, quote, paragraph), so the chunks rendered one by
+# one are, joined, exactly the whole rendered at once.
+
+
+def _cut(text: str, size: int) -> int:
+    """Where a chunk of `text` ends: after the first blank line past `size` characters that
+    a heading follows, outside a code fence (0: not in `text` yet)."""
+    start = size
+    while (blank := text.find("\n\n", start)) != -1:
+        after = blank + 2
+        if after < len(text) and text[after] == "#" and text.count("```", 0, blank) % 2 == 0:
+            return after
+        start = after
+    return 0
+
+
+def sections(text: str, size: int) -> list[str]:
+    """`text` in chunks of whole sections, each at least `size` characters but the last."""
+    parts: list[str] = []
+    while end := _cut(text, size):
+        parts.append(text[:end])
+        text = text[end:]
+    return [*parts, text] if text else parts
+
+
+def next_section(buffer: str, size: int) -> int:
+    """For text arriving piece by piece: where the chunk at the head of `buffer` ends,
+    the same cut `sections` makes of the whole (0: wait for more)."""
+    return _cut(buffer, size)
+
+
+# The same sections come back: the same answer written again (the same question on the
+# same version), a chunk sent and then the whole stored, the history read again.
+_section_html = functools.lru_cache(maxsize=512)(render_markdown)
+
+ANSWER_CHUNK = 1500  # characters: a few large chunks an answer, not one event a line
+
+
+def render_answer(text: str) -> str:
+    """The whole answer's HTML, from its sections' (each rendered once)."""
+    return "".join(_section_html(part) for part in sections(text, ANSWER_CHUNK))
+
+
+def render_section(text: str) -> str:
+    """A chunk's HTML (a chunk `sections` made)."""
+    return _section_html(text)
