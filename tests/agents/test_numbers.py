@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from markdown_it import MarkdownIt
+from markdown_it_pyrs import MarkdownIt
 
 from netra.agents.numbers import Checked, check_numbers, number_mentions
 
@@ -35,10 +35,14 @@ def check(text: str, evidence: list[Any] | None = None, question: str = "") -> C
     return check_numbers(text, EVIDENCE if evidence is None else evidence, question)
 
 
+# The parser's node names, as the opening tokens they are named after.
+_OPENS = {"heading": "heading_open", "list_item": "list_item_open", "trow": "tr_open"}
+
+
 def structure(markdown: str) -> list[str]:
-    """The block tokens a CommonMark + tables parser sees, to compare shapes."""
-    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
-    return [token.type for token in tokens if token.nesting >= 0 and token.type != "inline"]
+    """The block nodes a CommonMark + tables parser (the page's) sees, to compare shapes."""
+    tree = MarkdownIt("commonmark").enable("table").tree(markdown)
+    return [_OPENS.get(node.name, node.name) for node in tree.walk() if node.name != "text"]
 
 
 # --- the field failures of the old guard ------------------------------------------------
