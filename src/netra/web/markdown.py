@@ -25,10 +25,10 @@ from markdown_it_pyrs import MarkdownIt
 
 # CommonMark without raw HTML (escaped as text) and without autolinks (`<https://…>`
 # stays text), plus tables.
-_RULES = ["blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph",
-          "reference", "backticks", "emphasis", "entity", "escape", "image", "link",
-          "newline", "table"]
-_RENDERER = MarkdownIt("zero").enable_many(_RULES)
+_RENDERER = MarkdownIt("zero").enable_many([
+    "blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph",
+    "reference", "backticks", "emphasis", "entity", "escape", "image", "link", "newline",
+    "table"])
 _ALIGN = re.compile(r' style="text-align:(left|center|right)"')
 # The renderer's own <img> (attribute values escaped by it): its alt text, as text.
 _IMAGE = re.compile(r'<img src="[^"]*" alt="([^"]*)"(?: title="[^"]*")? ?/?>')
