@@ -3,6 +3,8 @@ refreshed without the person noticing."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from playwright.sync_api import BrowserContext, expect
 
@@ -92,3 +94,31 @@ def test_tokens_are_refreshed_silently(context: BrowserContext, server: Server) 
     # Rotated: the first token is spent (and reusing it now ends that login everywhere).
     assert not refresh_works(server.base_url, first)
     assert [e for e in tab.errors if "401" not in e] == []
+
+
+def test_another_account_signing_in_in_another_tab_takes_this_tab_over(
+    context: BrowserContext, server: Server
+) -> None:
+    """Nothing of the first account stays on screen under the second one's login."""
+    ada, bob = api_signup(server.base_url, "ada"), api_signup(server.base_url, "bob")
+    ada.post("/api/threads", {"title": "Ada's thread"})
+    bob.post("/api/threads", {"title": "Bob's thread"})
+    tab = signed_in_tab(context, ada)
+    page = tab.page
+    expect(page.locator("#who")).to_have_text(ada.email)
+    expect(page.locator("#thread-list a")).to_have_text(["Ada's thread"])
+
+    # Another tab of the same browser finishes a sign-in as Bob (a single sign-on, say)
+    # without signing Ada out: the login the app keeps changes under this tab.
+    other = context.new_page()
+    other.goto(server.base_url + "/")
+    login = {"access_token": bob.tokens["access_token"],
+             "refresh_token": bob.tokens["refresh_token"],
+             "expires_at": int(time.time() * 1000) + bob.tokens["expires_in"] * 1000,
+             "user": bob.tokens["user"]}
+    other.evaluate("a => localStorage.setItem('netra.auth', JSON.stringify(a))", login)
+
+    expect(page.locator("#who")).to_have_text(bob.email)
+    expect(page.locator("#thread-list a")).to_have_text(["Bob's thread"])
+    wait_live(page)
+    assert tab.errors == []

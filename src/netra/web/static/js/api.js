@@ -44,7 +44,9 @@ window.addEventListener("storage", (event) => {
   const before = auth;
   auth = read();
   schedule();
-  if (!before !== !auth) for (const fn of listeners) fn(auth);
+  // Signed in or out there, or as someone else: this tab follows. A rotated pair of the
+  // same account changes nothing on screen.
+  if (before?.user?.id !== auth?.user?.id) for (const fn of listeners) fn(auth);
 });
 
 function adopt(body) {

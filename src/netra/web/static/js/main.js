@@ -26,12 +26,12 @@ const live = new Live({
     connectionChanged(state);
   },
 });
-let entered = false;
+let entered = null;  // the id of the account whose screens are shown
 let shownScreen = null;
 const phone = matchMedia("(max-width: 720px)");
 
 function route() {
-  if (!entered) return;
+  if (entered === null) return;
   const [, screen = "chat", id = ""] = location.hash.split("/");
   const views = { chat: "chat-view", datasets: "datasets-view", keys: "keys-view" };
   const current = views[screen] ? screen : "chat";
@@ -57,8 +57,12 @@ function route() {
 }
 
 function enter() {
-  if (entered) return;
-  entered = true;
+  const who = session()?.user?.id ?? "";
+  if (entered === who) return;
+  // Another account signed in over this one (single sign-on, another tab): nothing of
+  // the last one's stays on screen.
+  if (entered !== null) signedOut();
+  entered = who;
   $("auth-screen").hidden = true;
   $("app").hidden = false;
   $("who").textContent = session()?.user?.email || "";
@@ -69,7 +73,7 @@ function enter() {
 }
 
 function signedOut(message = "") {
-  entered = false;
+  entered = null;
   shownScreen = null;
   clearToasts();
   live.stop();
