@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy.engine import make_url
 
-from netra.agents import tools
+from netra.agents import actions, tools
 from netra.agents.llm.offline import OfflineAnalyst
 from netra.agents.team import AgentTeam
 from netra.auth import revocation
@@ -108,7 +108,8 @@ async def start(settings: Settings, role: Role = "serve", *, runs: bool = True) 
                 and (role == "worker" or not executes):
             raise StartupError("run engine", "analytics store", ANALYTICS_NOT_SHARED)
         engine = RunEngine(settings, db, bus, _team(settings, db, analytics),
-                           analyser=Analyser(db, analytics, tools.standard_calls), role=role,
+                           analyser=Analyser(db, analytics, tools.standard_calls,
+                                             actions.follow_up_calls), role=role,
                            executes_runs=executes)
         components = Components(settings=settings, db=db, tickets=tickets, bus=bus, hub=hub,
                                 analytics=analytics, runs=engine,

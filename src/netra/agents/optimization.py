@@ -22,9 +22,7 @@ async def _findings(ctx: RunContext, store: AnalyticsStore, dataset_id: str,
              for category in categories]
     with analysis_run():
         outcomes = await side_by_side(calls)
-    found = [f for outcome in outcomes for f in outcome.result]
-    found.sort(key=lambda f: f["savings_usd_month"], reverse=True)
-    return found
+    return tools.ranked(outcome.result for outcome in outcomes)
 
 
 async def find_savings(ctx: RunContext, store: AnalyticsStore, dataset_id: str,

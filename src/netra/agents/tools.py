@@ -3,7 +3,7 @@ returns a result plus a one-line summary; every number an answer shows comes fro
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -88,6 +88,14 @@ async def simulate_tool(store: AnalyticsStore, dataset_id: str, scenario: Scenar
     return ToolOutcome(result, f"would have paid {usd(result['simulated_cost_usd'])} instead of "
                        f"{usd(result['current_cost_usd'])} ({usd(result['savings_usd_month'])}"
                        "/month less)")
+
+
+def ranked(found: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Findings of several finders (in FINDING_CATEGORIES order) as one list, ranked by
+    monthly savings (ties keep that order)."""
+    findings = [f for some in found for f in some]
+    findings.sort(key=lambda f: f["savings_usd_month"], reverse=True)
+    return findings
 
 
 def standard_calls(

@@ -35,6 +35,10 @@ SETTLE_S = 5.0  # ingestion batches closer together than this make one analysis
 # (tool, args without the dataset id, the call) for the standard results of a dataset.
 StandardCall = tuple[str, dict[str, Any], Callable[[], Awaitable[ToolOutcome]]]
 Standard = Callable[[AnalyticsStore, str], list[StandardCall]]
+# (tool, args as a run passes them, the call), from the standard results kept (a lookup
+# by tool and args): results a question derives from them, kept with them.
+FollowUps = Callable[[Callable[[str, dict[str, Any]], ToolOutcome | None], str],
+                     list[StandardCall]]
 
 
 def workflow_id(dataset_id: str, version: int) -> str:
@@ -44,10 +48,12 @@ def workflow_id(dataset_id: str, version: int) -> str:
 class Analyser:
     """Computes and keeps a version's standard results; one per process."""
 
-    def __init__(self, db: Database, store: AnalyticsStore, standard: Standard) -> None:
+    def __init__(self, db: Database, store: AnalyticsStore, standard: Standard,
+                 follow_ups: FollowUps | None = None) -> None:
         self.db = db
         self.store = store
         self.standard = standard
+        self.follow_ups = follow_ups
 
     async def analyse(self, dataset_id: str, version: int) -> int:
         """The workflow's body: the results not kept yet, each a step; how many."""
@@ -61,10 +67,25 @@ class Analyser:
                  for name, args, call in calls]
         with analysis_run():  # the finders share the dataset's keys, window and traffic
             await side_by_side(steps)
+        if self.follow_ups is not None:
+            await DBOS.run_step_async({"name": "follow_ups"}, self._keep_follow_ups,
+                                      dataset_id, version)
         await DBOS.run_step_async({"name": "mark_analysed"}, cache.mark_complete,
                                   self.db, dataset_id, version)
         metrics.DATASET_ANALYSES.inc()  # once every result is kept: a question reads them all
         return len(steps)
+
+    async def _keep_follow_ups(self, dataset_id: str, version: int) -> int:
+        """One step: the results derived from the standard ones, kept with them."""
+        assert self.follow_ups is not None
+        kept = await Kept.read(self.db, dataset_id, version)
+        entries = {}
+        for name, args, call in self.follow_ups(kept.lookup, dataset_id):
+            outcome = await call()
+            entries[cache.key(name, args)] = cache.Cached(name, outcome.result, outcome.summary)
+        if entries:
+            await cache.write(self.db, dataset_id, version, entries)
+        return len(entries)
 
     def _kept(self, dataset_id: str, version: int, name: str, args: dict[str, Any],
               call: Callable[[], Awaitable[ToolOutcome]]) -> Callable[[], Awaitable[str]]:
