@@ -47,9 +47,37 @@ async def list_threads(session: AsyncSession, user_id: str) -> list[Thread]:
 
 
 async def get_thread(session: AsyncSession, user_id: str, thread_id: str) -> Thread:
+    """One of the user's own threads (the only ones they may write to)."""
     thread = await session.get(Thread, thread_id)
     if thread is None or thread.user_id != user_id:
         raise NotFound("thread not found")
+    return thread
+
+
+async def readable_thread(session: AsyncSession, user_id: str, thread_id: str,
+                          organization_id: str | None) -> Thread:
+    """One of the user's threads, or one shared into the organization the caller reads
+    in (`organization_id`, whose membership the caller checked)."""
+    thread = await session.get(Thread, thread_id)
+    if thread is None or not (thread.user_id == user_id or (
+            organization_id is not None and thread.organization_id == organization_id)):
+        raise NotFound("thread not found")
+    return thread
+
+
+async def shared_threads(session: AsyncSession, organization_id: str) -> list[Thread]:
+    """The threads shared into the organization, newest first."""
+    query = select(Thread).where(Thread.organization_id == organization_id)
+    return list((await session.scalars(query.order_by(Thread.updated_at.desc()))).all())
+
+
+async def share_thread(session: AsyncSession, user_id: str, thread_id: str,
+                       organization_id: str | None) -> Thread:
+    """Share the user's thread into an organization (whose membership the caller
+    checked), or keep it to themselves again (None)."""
+    thread = await get_thread(session, user_id, thread_id)
+    thread.organization_id = organization_id
+    await session.flush()
     return thread
 
 
@@ -98,9 +126,11 @@ def retry_key(client_msg_id: str | None) -> str | None:
     return client_msg_id
 
 
-async def list_messages(session: AsyncSession, user_id: str, thread_id: str) -> list[Message]:
-    """The thread's messages by question: each answer right under the question it answers."""
-    await get_thread(session, user_id, thread_id)
+async def list_messages(session: AsyncSession, user_id: str, thread_id: str,
+                        organization_id: str | None = None) -> list[Message]:
+    """The thread's messages by question: each answer right under the question it answers
+    (the user's thread, or one shared into `organization_id`)."""
+    await readable_thread(session, user_id, thread_id, organization_id)
     query = select(Message).where(Message.thread_id == thread_id)
     return by_question(list(
         (await session.scalars(query.order_by(Message.created_at, Message.id))).all()))
@@ -155,6 +185,9 @@ class MessageRequest:
     content: str
     dataset_id: str | None = None
     client_msg_id: str | None = None
+    # The organization the message asks in, its membership checked by the caller (a
+    # member or higher): the dataset must be one of its datasets.
+    organization_id: str = ""
 
 
 @dataclass
@@ -174,11 +207,13 @@ async def accept_message(
     *,
     thread_id: str,
     content: str,
+    organization_id: str,
     dataset_id: str | None = None,
     client_msg_id: str | None = None,
 ) -> Accepted:
     """Store one message and its queued run (the caller commits, then executes)."""
-    request = MessageRequest(user_id, thread_id, content, dataset_id, client_msg_id)
+    request = MessageRequest(user_id, thread_id, content, dataset_id, client_msg_id,
+                             organization_id)
     [outcome] = await accept_messages(session, settings, [request])
     if isinstance(outcome, Exception):
         raise outcome
@@ -197,11 +232,12 @@ async def accept_messages(
     earlier = await _earlier(session, requests)
     threads = await _by_id(session, select(Thread.id, Thread.user_id, Thread.dataset_id)
                            .where(Thread.id.in_({r.thread_id for r in requests})))
-    datasets = await _by_id(session, select(Dataset.id, Dataset.user_id).where(Dataset.id.in_(
-        {d for r in requests for d in (r.dataset_id, _thread_dataset(threads, r)) if d})))
+    datasets = await _by_id(session, select(Dataset.id, Dataset.organization_id).where(
+        Dataset.id.in_({d for r in requests for d in (r.dataset_id, _thread_dataset(threads, r))
+                        if d})))
     newest = await dataset_service.newest_datasets(session, {
-        r.user_id for r in requests
-        if not r.dataset_id and not _owns(datasets, _thread_dataset(threads, r), r.user_id)
+        r.organization_id for r in requests
+        if not r.dataset_id and not _in(datasets, _thread_dataset(threads, r), r.organization_id)
     })
     active = await _active_runs(session, {r.user_id for r in requests})
     outcomes: list[Accepted | Exception] = []
@@ -320,23 +356,25 @@ def _thread_dataset(threads: dict[str, Any], request: MessageRequest) -> str | N
     return None if thread is None else thread.dataset_id
 
 
-def _owns(datasets: dict[str, Any], dataset_id: str | None, user_id: str) -> bool:
+def _in(datasets: dict[str, Any], dataset_id: str | None, organization_id: str) -> bool:
     dataset = datasets.get(dataset_id or "")
-    return dataset is not None and dataset.user_id == user_id
+    return dataset is not None and dataset.organization_id == organization_id
 
 
 def _choose_dataset(
     request: MessageRequest, thread: Any, datasets: dict[str, Any], newest: dict[str, str]
 ) -> str | None:
-    """Explicit choice, else the thread's last dataset, else the user's newest."""
+    """Explicit choice, else the thread's last dataset, else the organization's newest
+    (all of the organization the message asks in)."""
     if request.dataset_id:
-        if not _owns(datasets, request.dataset_id, request.user_id):
+        if not _in(datasets, request.dataset_id, request.organization_id):
             raise NotFound("dataset not found")
         return request.dataset_id
     remembered: str | None = thread.dataset_id
-    if _owns(datasets, remembered, request.user_id):  # it may have been deleted since
+    # It may have been deleted since, or be another organization's.
+    if _in(datasets, remembered, request.organization_id):
         return remembered
-    return newest.get(request.user_id)
+    return newest.get(request.organization_id)
 
 
 async def _active_runs(session: AsyncSession, user_ids: set[str]) -> dict[str, int]:

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from netra.auth import service as auth_service
+from netra.auth.models import User
 from netra.auth.tickets import TicketHolder
 from netra.chat import conversation
 from netra.chat import service as chat_service
 from netra.db.base import isoformat_z, utcnow
-from netra.errors import BadRequest, NetraError, RateLimited, TooLarge, Unavailable
+from netra.errors import BadRequest, NetraError, NotFound, RateLimited, TooLarge, Unavailable
+from netra.orgs import service as orgs_service
 from netra.realtime.events import Event, events_after
 from netra.realtime.hub import TOO_MANY_SOCKETS_CLOSE, TRY_AGAIN_LATER, Connection
 from netra.realtime.origins import origin_allowed
@@ -69,6 +71,8 @@ async def websocket(socket: WebSocket) -> None:
     holder = await _admit(components, socket)
     if holder is None:
         return
+    async with components.db.transaction() as session:  # how the login was made stays put
+        via_sso = await auth_service.login_via_sso(session, holder.login_id)
     user_id, quota = holder.user_id, components.settings.max_sockets_per_user
     connection = Connection(socket, user_id, components.settings.ws_send_queue,
                             stored_events(components, user_id), login_id=holder.login_id)
@@ -80,7 +84,7 @@ async def websocket(socket: WebSocket) -> None:
     connection.send({"type": "connected", "user_id": user_id, "connection_id": connection.id,
                      "server_time": isoformat_z(utcnow())})
     try:
-        await _read_forever(components, socket, connection)
+        await _read_forever(components, socket, connection, via_sso)
     except WebSocketDisconnect:
         pass
     finally:
@@ -91,7 +95,8 @@ async def websocket(socket: WebSocket) -> None:
         writer.cancel()
 
 
-async def _read_forever(components: Components, socket: WebSocket, connection: Connection) -> None:
+async def _read_forever(components: Components, socket: WebSocket, connection: Connection,
+                        via_sso: bool) -> None:
     limiter = components.limiter
     while not connection.closed.is_set():
         message = await socket.receive()
@@ -102,7 +107,7 @@ async def _read_forever(components: Components, socket: WebSocket, connection: C
             frame = _parse(components, message)
             if frame["type"] != "ping":  # answered from memory: keep-alives cost no budget
                 await limiter.hit(limiter.messages_per_user, connection.user_id)
-            await _handle(components, connection, frame)
+            await _handle(components, connection, frame, via_sso)
         except NetraError as error:
             reply: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message}
             if isinstance(error, RateLimited):
@@ -147,7 +152,22 @@ def _field(frame: dict[str, Any], name: str, kind: type, required: bool = True) 
     return value
 
 
-async def _handle(components: Components, connection: Connection, frame: dict[str, Any]) -> None:
+async def _asking_in(components: Components, connection: Connection, frame: dict[str, Any],
+                    via_sso: bool) -> str:
+    """The organization a `user_message` asks in (its `organization_id`, else the user's
+    personal one), checked as any request's: a member or higher, or 404 / 403."""
+    named = _field(frame, "organization_id", str, required=False) or None
+    async with components.db.transaction() as session:
+        user = await session.get(User, connection.user_id)
+        if user is None:
+            raise NotFound("your account no longer exists")
+        granted = await orgs_service.access(session, user, named, via_sso=via_sso,
+                                            minimum="member", doing="asking questions")
+    return granted.organization_id
+
+
+async def _handle(components: Components, connection: Connection, frame: dict[str, Any],
+                  via_sso: bool) -> None:
     kind = frame["type"]
     if kind == "ping":
         connection.send({"type": "pong"})
@@ -161,6 +181,7 @@ async def _handle(components: Components, connection: Connection, frame: dict[st
         await conversation.send_message(
             components, connection.user_id, thread_id=_field(frame, "thread_id", str),
             content=_field(frame, "content", str),
+            organization_id=await _asking_in(components, connection, frame, via_sso),
             dataset_id=_field(frame, "dataset_id", str, required=False),
             client_msg_id=_field(frame, "client_msg_id", str, required=False),
             acknowledge=acknowledge,
