@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
+import jwt
 import pytest
 
 from tests.e2e.client import signup
@@ -256,3 +257,35 @@ async def test_the_code_is_good_once_and_only_in_its_browser(
     assert (await exchange(browser, fragment)).status_code == 200
     assert (await exchange(browser, fragment)).status_code == 401
 
+
+
+async def test_single_sign_on_opens_organizations_that_require_it_and_maps_their_domain(
+        browser: httpx.AsyncClient, provider: Provider, sso_server: Server) -> None:
+    owner = await signup(browser, sso_server.ws_url, "owner")
+    made = await owner.post("/api/organizations", {"name": "Acme"})
+    org = made.json()["id"]
+    domain = f"acme-{secrets.token_hex(4)}.example"
+    settings = await browser.patch(f"/api/organizations/{org}", headers=owner.auth,
+                                   json={"require_sso": True, "sso_domain": domain})
+    assert settings.status_code == 200, settings.text
+    # A password login, even the owner's, is refused in words now.
+    refused = await browser.get(f"/api/organizations/{org}/members", headers=owner.auth)
+    assert refused.status_code == 403 and "single sign-on" in refused.json()["error"]["message"]
+    subject, email = person(provider, email=f"kim@{domain}")
+    answer = await exchange(browser, await sign_in(browser, provider, subject))
+    assert answer.status_code == 200, answer.text
+    tokens = answer.json()
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert claims["amr"] == ["sso"]
+    refreshed = await browser.post("/api/auth/refresh",
+                                   json={"refresh_token": tokens["refresh_token"]})
+    kim = {"Authorization": f"Bearer {refreshed.json()['access_token']}",
+           "X-Netra-Organization": org}
+    mine = await browser.get("/api/organizations", headers=kim)
+    assert [(o["name"], o["role"]) for o in mine.json()] == [
+        ("Grace Hopper's workspace", "owner"), ("Acme", "member")]
+    members = await browser.get(f"/api/organizations/{org}/members", headers=kim)
+    assert members.status_code == 200
+    assert {m["email"]: m["role"] for m in members.json()} == {
+        owner.email: "owner", email: "member"}
+    assert (await browser.get("/api/datasets", headers=kim)).status_code == 200

@@ -1,0 +1,89 @@
+"""The organization rules on real databases (SQLite and PostgreSQL): invitation expiry
+and forgery, single sign-on required, an email domain mapped by single sign-on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import update
+
+from netra.auth.models import User
+from netra.db import Database
+from netra.db.base import utcnow
+from netra.errors import BadRequest, Forbidden, NotFound
+from netra.orgs import invitations
+from netra.orgs import service as orgs
+from netra.orgs.models import Invitation
+from netra.settings import Settings
+from tests.auth.helpers import SETTINGS, in_request
+
+
+async def _user(database: Database, email: str) -> User:
+    async def make(session):  # type: ignore[no-untyped-def]
+        user = User(email=email, name=email.split("@")[0], password_hash="x")
+        session.add(user)
+        await session.flush()
+        await orgs.personal_organization(session, user)
+        return user
+
+    return await in_request(database, make)
+
+
+async def _team(database: Database) -> tuple[User, orgs.Access]:
+    owner = await _user(database, "olivia@example.com")
+
+    async def make(session):  # type: ignore[no-untyped-def]
+        made = await orgs.create_organization(session, owner, "Acme")
+        return await orgs.access(session, owner, made.id, via_sso=False)
+
+    return owner, await in_request(database, make)
+
+
+async def test_an_expired_invitation_is_refused_in_words(database: Database) -> None:
+    owner, acme = await _team(database)
+    nia = await _user(database, "nia@example.com")
+    invitation, token = await in_request(database, lambda s: invitations.invite(
+        s, SETTINGS, acme, "nia@example.com", "member", owner))
+    async with database.transaction() as session:
+        await session.execute(update(Invitation).where(Invitation.id == invitation.id)
+                              .values(expires_at=utcnow() - timedelta(seconds=1)))
+    with pytest.raises(BadRequest, match="expired on .* ask the organization's admins"):
+        await in_request(database, lambda s: invitations.accept(s, SETTINGS, nia, token))
+    with pytest.raises(NotFound):  # and nobody became a member
+        await in_request(database, lambda s: orgs.access(s, nia, acme.organization_id,
+                                                         via_sso=False))
+
+
+async def test_a_token_signed_with_another_secret_is_unknown(database: Database) -> None:
+    owner, acme = await _team(database)
+    nia = await _user(database, "nia@example.com")
+    other = Settings(env="test", secret_key=SecretStr("o" * 40), redis_url=None)
+    _, forged = await in_request(database, lambda s: invitations.invite(
+        s, other, acme, "nia@example.com", "owner", owner))
+    with pytest.raises(NotFound, match="invitation not found"):
+        await in_request(database, lambda s: invitations.accept(s, SETTINGS, nia, forged))
+
+
+async def test_single_sign_on_required_and_a_mapped_domain(database: Database) -> None:
+    owner, acme = await _team(database)
+    await in_request(database, lambda s: orgs.update_settings(
+        s, acme, name=None, require_sso=True, sso_domain="acme.example", clear_domain=False))
+    with pytest.raises(Forbidden, match="requires single sign-on"):
+        await in_request(database, lambda s: orgs.access(s, owner, acme.organization_id,
+                                                         via_sso=False))
+    granted = await in_request(database, lambda s: orgs.access(
+        s, owner, acme.organization_id, via_sso=True, minimum="owner"))
+    assert granted.role == "owner"
+    kim = await _user(database, "kim@acme.example")
+    outsider = await _user(database, "kim@elsewhere.example")
+    joined = await in_request(database, lambda s: orgs.join_by_sso_domain(s, kim))
+    assert joined is not None and joined.id == acme.organization_id
+    assert await in_request(database, lambda s: orgs.join_by_sso_domain(s, kim)) is None
+    assert await in_request(database, lambda s: orgs.join_by_sso_domain(s, outsider)) is None
+    member = await in_request(database, lambda s: orgs.access(
+        s, kim, acme.organization_id, via_sso=True))
+    assert member.role == "member"
+    with pytest.raises(Forbidden, match="takes the admin role or higher in Acme"):
+        member.require("admin", "inviting members")
