@@ -60,13 +60,15 @@ async def access(session: AsyncSession, user: User, organization_id: str | None,
     """The caller's membership of the organization (None: their personal one), checked
     against the organization's sign-in rule and `minimum`. Every route and message that
     acts in an organization comes through here."""
-    if organization_id is None:
-        organization_id = (await personal_organization(session, user)).id
-    row = (await session.execute(
-        select(Organization, Membership.role)
-        .join(Membership, Membership.organization_id == Organization.id)
-        .where(Organization.id == organization_id, Membership.user_id == user.id)
-    )).one_or_none()
+    which = Organization.id == organization_id if organization_id is not None \
+        else Organization.personal_user_id == user.id
+    query = (select(Organization, Membership.role)
+             .join(Membership, Membership.organization_id == Organization.id)
+             .where(which, Membership.user_id == user.id))
+    row = (await session.execute(query)).one_or_none()
+    if row is None and organization_id is None:  # an account older than its personal one
+        await personal_organization(session, user)
+        row = (await session.execute(query)).one_or_none()
     if row is None:
         raise NotFound(NOT_A_MEMBER)
     organization, role = row._tuple()

@@ -1,6 +1,6 @@
 // The chat screen: a thread's history, the composer, live runs and their recovery.
 import { $, h, announce, showError } from "./dom.js";
-import { ApiError, request } from "./api.js";
+import { ApiError, currentOrganization, request } from "./api.js";
 import { MESSAGE_LIMIT_BYTES, describe } from "./errors.js";
 import { RunStore } from "./store.js";
 import { RunView } from "./timeline.js";
@@ -392,6 +392,8 @@ async function send() {
   const frame = { type: "user_message", thread_id: threadId, content, client_msg_id: clientMsgId };
   const datasetId = selectedDataset();
   if (datasetId) frame.dataset_id = datasetId;
+  const organizationId = currentOrganization();  // REST sends it as a header
+  if (organizationId) frame.organization_id = organizationId;
   $("log").querySelector(".intro")?.remove();
   const bubble = userBubble(content);
   bubble.dataset.pending = "true";

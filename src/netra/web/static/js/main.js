@@ -1,5 +1,6 @@
 // Boot: sign-in state, the socket, hash routes (#/chat/<id>, #/datasets, #/datasets/<id>
-// (its dashboard), #/keys), theme.
+// (its dashboard), #/keys, #/members, #/invitations/<token>), the organization switcher,
+// theme.
 import { $, clearToasts, showError } from "./dom.js";
 import { logout, onAuthChange, session } from "./api.js";
 import { Live } from "./socket.js";
@@ -10,6 +11,8 @@ import { clearThreads, initThreads, loadThreads } from "./threads.js";
 import { clearDatasets, initDatasets, loadDatasets } from "./datasets.js";
 import { clearKeys, initKeys, loadKeys } from "./keys.js";
 import { closeDashboard, initDashboard, openDashboard } from "./dashboard.js";
+import { acceptInvitation, clearMembers, initMembers, loadMembers,
+         loadOrganizations } from "./members.js";
 
 const CONNECTION_TEXT = {
   connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…", offline: "Offline",
@@ -33,7 +36,14 @@ const phone = matchMedia("(max-width: 720px)");
 function route() {
   if (!entered) return;
   const [, screen = "chat", id = ""] = location.hash.split("/");
-  const views = { chat: "chat-view", datasets: "datasets-view", keys: "keys-view" };
+  if (screen === "invitations" && id) {  // an invitation's link: join, then see its members
+    // The token leaves the address bar (and the history) before anything else happens.
+    history.replaceState(null, "", "#/members");
+    acceptInvitation(id, organizationChanged);
+    return;
+  }
+  const views = { chat: "chat-view", datasets: "datasets-view", keys: "keys-view",
+                  members: "members-view" };
   const current = views[screen] ? screen : "chat";
   const dashboard = current === "datasets" && id !== "";  // a dataset's, under Datasets
   const place = dashboard ? `dashboard/${id.split("?")[0]}` : current;
@@ -49,11 +59,24 @@ function route() {
   closeMenu();
   if (current === "chat") openThread(id || null);
   if (current === "keys") loadKeys().catch((e) => showError(e, "Could not load the API keys"));
+  if (current === "members") {
+    loadMembers().catch((e) => showError(e, "Could not load the members"));
+  }
   if (dashboard) openDashboard(id);
   else closeDashboard();
   if (current === "datasets" && !dashboard) {
     loadDatasets().catch((e) => showError(e, "Could not load datasets"));
   }
+}
+
+// Another organization: its datasets (the chat's picker too), and the screen shown again
+// in it; a dataset's dashboard belongs to the organization left, so back to the list.
+function organizationChanged() {
+  if (!entered) return;
+  loadOrganizations().catch((e) => showError(e, "Could not load your organizations"));
+  loadDatasets().catch((e) => showError(e, "Could not load datasets"));
+  if (location.hash.startsWith("#/datasets/")) location.hash = "#/datasets";
+  else route();
 }
 
 function enter() {
@@ -63,6 +86,7 @@ function enter() {
   $("app").hidden = false;
   $("who").textContent = session()?.user?.email || "";
   live.start();
+  loadOrganizations().catch((e) => showError(e, "Could not load your organizations"));
   loadThreads().catch((e) => showError(e, "Could not load the threads"));
   loadDatasets().catch((e) => showError(e, "Could not load datasets"));
   route();
@@ -77,6 +101,7 @@ function signedOut(message = "") {
   clearThreads();
   clearDatasets();
   clearKeys();
+  clearMembers();
   showAuth(message);
 }
 
@@ -151,6 +176,7 @@ initThreads({ renamed: threadRenamed, deleted: threadDeleted });
 initDatasets();
 initDashboard();
 initKeys();
+initMembers({ changed: organizationChanged });
 onAuthChange((auth) => (auth ? enter() : signedOut()));
 window.addEventListener("hashchange", route);
 if (session()) enter();
