@@ -184,6 +184,22 @@ async def test_an_outsider_finds_nothing_of_the_organization(team: Team) -> None
     assert unknown.status_code == 404 and "organization not found" in unknown.text
 
 
+async def test_asking_over_rest_and_ag_ui_takes_a_member_of_the_organization(
+    team: Team,
+) -> None:
+    t = team
+    for person, status in ((t.outsider, 404), (t.viewer, 403)):
+        thread = await person.thread()
+        answer = await _call(person, "POST", f"/api/threads/{thread}/messages", t.org,
+                             json={"content": "how much?", "dataset_id": t.dataset})
+        assert answer.status_code == status, answer.text
+        body = {"threadId": thread, "runId": f"agui-{person.id}", "state": {}, "tools": [],
+                "context": [], "forwardedProps": {},
+                "messages": [{"id": "m1", "role": "user", "content": "how much?"}]}
+        answer = await _call(person, "POST", "/api/ag-ui", t.org, json=body)
+        assert answer.status_code == status, answer.text
+
+
 async def test_websocket_messages_pass_the_same_checks(team: Team) -> None:
     t = team
     sockets = {name: await getattr(t, name).socket()
@@ -336,15 +352,19 @@ async def test_the_audit_log_records_who_did_what_from_where(team: Team) -> None
     assert bad.status_code == 422
 
 
-async def test_an_organization_requiring_single_sign_on_refuses_password_logins(
-    team: Team,
-) -> None:
+async def test_sign_in_rules_are_an_owners_own_and_cannot_lock_them_out(team: Team) -> None:
+    """(Single sign-on required, with a real provider: tests/e2e/test_sso.py.)"""
     t = team
-    answer = await t.owner.http.patch(f"/api/organizations/{t.org}", headers=t.owner.auth,
-                                      json={"require_sso": True, "sso_domain": "Acme.Example"})
-    assert answer.status_code == 200, answer.text
-    assert (answer.json()["require_sso"], answer.json()["sso_domain"]) == (True, "acme.example")
-    refused = await _call(t.member, "GET", "/api/datasets", t.org)
-    assert refused.status_code == 403 and "single sign-on" in refused.json()["error"]["message"]
-    assert (await _call(t.admin, "PATCH", f"/api/organizations/{t.org}",
-                        json={"require_sso": False})).status_code == 403
+    path = f"/api/organizations/{t.org}"
+    renamed = await _call(t.admin, "PATCH", path, json={"name": "Acme Inc"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Acme Inc"
+    assert (await _call(t.admin, "PATCH", path, json={"require_sso": False})).status_code == 403
+    locked = await _call(t.owner, "PATCH", path, json={"require_sso": True})
+    assert locked.status_code == 403 and "lock yourself out" in locked.text
+    others = await _call(t.owner, "PATCH", path, json={"sso_domain": "gmail.com"})
+    assert others.status_code == 403 and "your own email" in others.text
+    own = t.owner.email.rsplit("@", 1)[1]
+    claimed = await _call(t.owner, "PATCH", path, json={"sso_domain": own.upper()})
+    assert claimed.status_code == 200 and claimed.json()["sso_domain"] == own
+    released = await _call(t.owner, "PATCH", path, json={"sso_domain": ""})
+    assert released.json()["sso_domain"] is None

@@ -261,15 +261,23 @@ async def test_the_code_is_good_once_and_only_in_its_browser(
 
 async def test_single_sign_on_opens_organizations_that_require_it_and_maps_their_domain(
         browser: httpx.AsyncClient, provider: Provider, sso_server: Server) -> None:
-    owner = await signup(browser, sso_server.ws_url, "owner")
-    made = await owner.post("/api/organizations", {"name": "Acme"})
-    org = made.json()["id"]
     domain = f"acme-{secrets.token_hex(4)}.example"
-    settings = await browser.patch(f"/api/organizations/{org}", headers=owner.auth,
+    founder, founder_email = person(provider, email=f"olivia@{domain}")
+    signed = await exchange(browser, await sign_in(browser, provider, founder))
+    owner = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    org = (await browser.post("/api/organizations", headers=owner,
+                              json={"name": "Acme"})).json()["id"]
+    settings = await browser.patch(f"/api/organizations/{org}", headers=owner,
                                    json={"require_sso": True, "sso_domain": domain})
     assert settings.status_code == 200, settings.text
-    # A password login, even the owner's, is refused in words now.
-    refused = await browser.get(f"/api/organizations/{org}/members", headers=owner.auth)
+    # Someone invited who signs in with a password joins, and is refused in words.
+    pat = await signup(browser, sso_server.ws_url, "pat")
+    invited = await browser.post(f"/api/organizations/{org}/invitations", headers=owner,
+                                 json={"email": pat.email})
+    joined = await browser.post("/api/invitations/accept", headers=pat.auth,
+                                json={"token": invited.json()["token"]})
+    assert joined.status_code == 200, joined.text
+    refused = await browser.get(f"/api/organizations/{org}/members", headers=pat.auth)
     assert refused.status_code == 403 and "single sign-on" in refused.json()["error"]["message"]
     subject, email = person(provider, email=f"kim@{domain}")
     answer = await exchange(browser, await sign_in(browser, provider, subject))
@@ -287,5 +295,5 @@ async def test_single_sign_on_opens_organizations_that_require_it_and_maps_their
     members = await browser.get(f"/api/organizations/{org}/members", headers=kim)
     assert members.status_code == 200
     assert {m["email"]: m["role"] for m in members.json()} == {
-        owner.email: "owner", email: "member"}
+        founder_email: "owner", pat.email: "member", email: "member"}
     assert (await browser.get("/api/datasets", headers=kim)).status_code == 200

@@ -31,12 +31,12 @@ async def _user(database: Database, email: str) -> User:
     return await in_request(database, make)
 
 
-async def _team(database: Database) -> tuple[User, orgs.Access]:
-    owner = await _user(database, "olivia@example.com")
+async def _team(database: Database, via_sso: bool = False) -> tuple[User, orgs.Access]:
+    owner = await _user(database, "olivia@acme.example")
 
     async def make(session):  # type: ignore[no-untyped-def]
         made = await orgs.create_organization(session, owner, "Acme")
-        return await orgs.access(session, owner, made.id, via_sso=False)
+        return await orgs.access(session, owner, made.id, via_sso=via_sso)
 
     return owner, await in_request(database, make)
 
@@ -67,9 +67,19 @@ async def test_a_token_signed_with_another_secret_is_unknown(database: Database)
 
 
 async def test_single_sign_on_required_and_a_mapped_domain(database: Database) -> None:
-    owner, acme = await _team(database)
+    owner, by_password = await _team(database)
+    with pytest.raises(Forbidden, match="before requiring it"):  # it would lock them out
+        await in_request(database, lambda s: orgs.update_settings(
+            s, by_password, name=None, require_sso=True, sso_domain=None, clear_domain=False))
+    acme = await in_request(database, lambda s: orgs.access(
+        s, owner, by_password.organization_id, via_sso=True))
+    with pytest.raises(Forbidden, match="only the domain of your own email"):
+        await in_request(database, lambda s: orgs.update_settings(
+            s, acme, name=None, require_sso=None, sso_domain="gmail.com", clear_domain=False,
+            caller_email=owner.email))
     await in_request(database, lambda s: orgs.update_settings(
-        s, acme, name=None, require_sso=True, sso_domain="acme.example", clear_domain=False))
+        s, acme, name=None, require_sso=True, sso_domain="Acme.Example", clear_domain=False,
+        caller_email=owner.email))
     with pytest.raises(Forbidden, match="requires single sign-on"):
         await in_request(database, lambda s: orgs.access(s, owner, acme.organization_id,
                                                          via_sso=False))

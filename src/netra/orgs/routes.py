@@ -63,11 +63,14 @@ async def get_organization(access: PathAccess, session: DbSession) -> schemas.Or
 
 @router.patch("/organizations/{organization_id}")
 async def update_organization(body: schemas.OrganizationUpdate, access: PathAccess,
-                              actor: CurrentActor, session: DbSession) -> schemas.Organization:
-    """Rename (admin or owner); require single sign-on or claim an email domain (owner)."""
+                              caller: CurrentLogin, actor: CurrentActor,
+                              session: DbSession) -> schemas.Organization:
+    """Rename (admin or owner); require single sign-on (an owner signed in by it) or claim
+    the domain of your own email (an owner)."""
     organization = await orgs_service.update_settings(
         session, access, name=body.name, require_sso=body.require_sso,
-        sso_domain=body.sso_domain or None, clear_domain=body.sso_domain == "")
+        sso_domain=body.sso_domain or None, clear_domain=body.sso_domain == "",
+        caller_email=caller.user.email)
     audit.record(session, organization.id, actor, "settings_changed", organization.name,
                  **body.model_dump(exclude_unset=True))
     return _organization(organization, access.role, access.user_id)

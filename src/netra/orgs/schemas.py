@@ -33,9 +33,11 @@ class OrganizationCreate(BaseModel):
 class OrganizationUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
-    require_sso: bool | None = Field(default=None, description="owners only")
+    require_sso: bool | None = Field(
+        default=None, description="owners only, signed in by single sign-on")
     sso_domain: Annotated[str | None, Field(max_length=253)] = Field(
-        default=None, description="owners only; an empty string releases the domain")
+        default=None, description="owners only, the domain of their own email; an empty "
+        "string releases it")
 
 
 class Member(BaseModel):

@@ -46,6 +46,7 @@ class Access:
     organization_name: str
     user_id: str
     role: Role
+    via_sso: bool = False  # the caller's login was a single sign-on
 
     def require(self, minimum: Role, doing: str) -> None:
         """Forbidden, in words, unless the caller's role is `minimum` or higher."""
@@ -75,7 +76,7 @@ async def access(session: AsyncSession, user: User, organization_id: str | None,
     if organization.require_sso and not via_sso:
         raise Forbidden(f"{organization.name} requires single sign-on: sign out, then sign in "
                         "with your organization's provider instead of a password")
-    granted = Access(organization.id, organization.name, user.id, checked_role(role))
+    granted = Access(organization.id, organization.name, user.id, checked_role(role), via_sso)
     granted.require(minimum, doing)
     return granted
 
@@ -265,9 +266,8 @@ async def join_by_sso_domain(session: AsyncSession, user: User) -> Organization 
 
 async def update_settings(session: AsyncSession, caller: Access, *, name: str | None,
                           require_sso: bool | None, sso_domain: str | None,
-                          clear_domain: bool) -> Organization:
-    """Rename, require single sign-on, or claim an email domain (owner for sign-in rules,
-    admin for the name)."""
+                          clear_domain: bool, caller_email: str = "") -> Organization:
+    """Rename (admin+), require single sign-on or claim an email domain (owner)."""
     caller.require("admin", "changing the organization's settings")
     organization = await session.get(Organization, caller.organization_id)
     assert organization is not None
@@ -275,20 +275,30 @@ async def update_settings(session: AsyncSession, caller: Access, *, name: str | 
         organization.name = _checked_name(name)
     if require_sso is not None or sso_domain is not None or clear_domain:
         caller.require("owner", "changing how members sign in")
+    if require_sso and not caller.via_sso:
+        raise Forbidden("sign in with single sign-on before requiring it: from a password "
+                        "login you would lock yourself out")
     if require_sso is not None:
         organization.require_sso = require_sso
     if clear_domain:
         organization.sso_domain = None
     elif sso_domain is not None:
-        organization.sso_domain = await _free_domain(session, organization.id, sso_domain)
+        organization.sso_domain = await _free_domain(session, organization.id, sso_domain,
+                                                     caller_email)
     await session.flush()
     return organization
 
 
-async def _free_domain(session: AsyncSession, organization_id: str, domain: str) -> str:
+async def _free_domain(session: AsyncSession, organization_id: str, domain: str,
+                       caller_email: str) -> str:
+    """A domain an owner may claim: their own email's (every single sign-on of it will join
+    the organization, so nobody may claim a domain that is not theirs), unclaimed."""
     cleaned = domain.strip().lower()
     if "." not in cleaned or "@" in cleaned or len(cleaned) > 253 or " " in cleaned:
         raise ValidationFailed(f"{domain!r} is not an email domain (like example.com)")
+    if email_domain(caller_email) != cleaned:
+        raise Forbidden(f"you may claim only the domain of your own email address "
+                        f"({email_domain(caller_email)}), not {cleaned}")
     taken = await session.scalar(select(func.count()).select_from(Organization).where(
         Organization.sso_domain == cleaned, Organization.id != organization_id))
     if taken:
