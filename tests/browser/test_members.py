@@ -70,8 +70,13 @@ def test_switch_invite_join_and_manage_roles(browser: Browser, server: Server) -
         expect(val.page.locator("#audit")).to_be_hidden()
         open_screen(val.page, "Datasets")
         expect(val.page.locator("#dataset-list")).to_contain_text("Acme traffic")
-        val.page.get_by_role("button", name="Load demo data").click()
-        expect(val.page.locator("#upload-status")).to_contain_text("takes the admin role or higher")
+        # A viewer is not offered what only admins may do, and is told who can.
+        expect(val.page.get_by_role("button", name="Load demo data")).to_be_hidden()
+        expect(val.page.get_by_role("button", name="Delete dataset Acme traffic")).to_be_hidden()
+        expect(val.page.locator("#datasets-view .not-admin")).to_be_visible()
+        open_screen(val.page, "API keys")
+        expect(val.page.locator("#keys-view .not-admin")).to_be_visible()
+        expect(val.page.locator("#key-form")).to_be_hidden()
 
         page.reload()
         wait_live(page)
@@ -98,7 +103,9 @@ def test_switch_invite_join_and_manage_roles(browser: Browser, server: Server) -
         wait_live(val.page)
         expect(val.page.get_by_label("Organization", exact=True).locator("option")) \
             .to_have_text(["val's workspace (personal)"])
+        expect(val.page.locator(".toast")).to_contain_text("no longer a member")
         assert olivia.errors == []
+        assert val.errors == []  # nothing was asked of the server that it refused
     finally:
         olivia.page.context.close()
         if val is not None:

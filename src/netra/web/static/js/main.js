@@ -11,8 +11,8 @@ import { clearThreads, initThreads, loadThreads } from "./threads.js";
 import { clearDatasets, initDatasets, loadDatasets } from "./datasets.js";
 import { clearKeys, initKeys, loadKeys } from "./keys.js";
 import { closeDashboard, initDashboard, openDashboard } from "./dashboard.js";
-import { acceptInvitation, clearMembers, initMembers, loadMembers,
-         loadOrganizations } from "./members.js";
+import { acceptInvitation, clearMembers, initMembers, loadMembers, loadOrganizations,
+         sayIfLost } from "./members.js";
 
 const CONNECTION_TEXT = {
   connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…", offline: "Offline",
@@ -72,11 +72,20 @@ function route() {
 // Another organization: its datasets (the chat's picker too), and the screen shown again
 // in it; a dataset's dashboard belongs to the organization left, so back to the list.
 function organizationChanged() {
-  if (!entered) return;
-  loadOrganizations().catch((e) => showError(e, "Could not load your organizations"));
-  loadDatasets().catch((e) => showError(e, "Could not load datasets"));
-  if (location.hash.startsWith("#/datasets/")) location.hash = "#/datasets";
-  else route();
+  return entered ? loadInOrganization({ switched: true }) : Promise.resolve();
+}
+
+// The caller's organizations and role first (what the screens offer follows the role),
+// then the organization's datasets and the screen.
+function loadInOrganization({ switched = false } = {}) {
+  return loadOrganizations({ notify: false })
+    .catch((e) => showError(e, "Could not load your organizations"))
+    .finally(() => {
+      loadDatasets().catch((e) => showError(e, "Could not load datasets"));
+      if (switched && location.hash.startsWith("#/datasets/")) location.hash = "#/datasets";
+      else route();
+      sayIfLost();
+    });
 }
 
 function enter() {
@@ -86,10 +95,8 @@ function enter() {
   $("app").hidden = false;
   $("who").textContent = session()?.user?.email || "";
   live.start();
-  loadOrganizations().catch((e) => showError(e, "Could not load your organizations"));
   loadThreads().catch((e) => showError(e, "Could not load the threads"));
-  loadDatasets().catch((e) => showError(e, "Could not load datasets"));
-  route();
+  loadInOrganization();
 }
 
 function signedOut(message = "") {

@@ -7,7 +7,7 @@ import { currentOrganization, request, session, setOrganization } from "./api.js
 
 const RANK = { viewer: 0, member: 1, admin: 2, owner: 3 };
 const ROLES = Object.keys(RANK);
-const state = { list: [], me: null, auditCursor: null, changed: () => {} };
+const state = { list: [], lost: false, auditCursor: null, changed: () => {} };
 
 /** `changed` is told when the organization changes, to reload what depends on it. */
 export function initMembers({ changed }) {
@@ -28,19 +28,28 @@ export function initMembers({ changed }) {
 }
 
 /** The caller's organizations, into the switcher; a remembered one that is gone (left,
- *  removed) falls back to the personal one. */
-export async function loadOrganizations() {
+ *  removed) falls back to the personal one, and with `notify` the page reloads for it. */
+export async function loadOrganizations({ notify = true } = {}) {
   state.list = await request("GET", "/api/organizations");
   const wanted = currentOrganization();
   if (wanted && !state.list.some((o) => o.id === wanted)) {
     setOrganization(null);
-    state.changed();
+    state.lost = true;
+    if (notify) state.changed();
   }
   const current = shown();
+  document.body.dataset.role = current?.role || "owner";
   $("org-select").replaceChildren(...state.list.map((o) => h("option", { value: o.id },
     o.personal ? `${o.name} (personal)` : o.name)));
   $("org-select").value = current?.id || "";
   return current;
+}
+
+/** Say, once the page is shown, that the organization remembered was gone. */
+export function sayIfLost() {
+  if (!state.lost) return;
+  state.lost = false;
+  showInfo("You are no longer a member of that organization: back in your personal one.");
 }
 
 function shown() {
@@ -57,12 +66,15 @@ function switchTo(id) {
 
 export function clearMembers() {
   state.list = [];
+  delete document.body.dataset.role;
   $("org-select").replaceChildren();
   for (const id of ["member-list", "invitation-list", "audit-list"]) $(id).replaceChildren();
   $("invite-created").hidden = true;
 }
 
 const canManage = (org) => RANK[org.role] >= RANK.admin;
+/** Whether the caller manages the current organization (its data, keys and members). */
+export const manages = () => RANK[document.body.dataset.role || "owner"] >= RANK.admin;
 const aRole = (role) => `${role === "admin" || role === "owner" ? "an" : "a"} ${role}`;
 
 /** The Members page of the current organization. */
@@ -212,16 +224,16 @@ async function createOrganization() {
   }
 }
 
-/** An invitation's token: join its organization and work in it from now on; `shown` is
- *  told first (it shows the page the outcome is said on). */
+/** An invitation's token: join its organization and work in it from now on; `shown`
+ *  (a promise) shows the page the outcome is then said on. */
 export async function acceptInvitation(token, shown) {
   try {
     const { organization } = await request("POST", "/api/invitations/accept", { token });
     setOrganization(organization.id);
-    shown();
+    await shown();
     showInfo(`You joined ${organization.name} as ${aRole(organization.role)}.`);
   } catch (error) {
-    shown();
+    await shown();
     showError(error, "Could not accept the invitation");
   }
 }
