@@ -3,6 +3,7 @@ and forgery, single sign-on required, an email domain mapped by single sign-on."
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import update
 from netra.auth.models import User
 from netra.db import Database
 from netra.db.base import utcnow
-from netra.errors import BadRequest, Forbidden, NotFound
+from netra.errors import BadRequest, Conflict, Forbidden, NotFound
 from netra.orgs import invitations
 from netra.orgs import service as orgs
 from netra.orgs.models import Invitation
@@ -97,3 +98,41 @@ async def test_single_sign_on_required_and_a_mapped_domain(database: Database) -
     assert member.role == "member"
     with pytest.raises(Forbidden, match="takes the admin role or higher in Acme"):
         member.require("admin", "inviting members")
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one(database: Database) -> None:
+    owner, acme = await _team(database)
+    second = await _user(database, "sam@acme.example")
+    await in_request(database, lambda s: orgs.add_member(s, acme.organization_id, second.id,
+                                                         "owner"))
+    as_second = orgs.Access(acme.organization_id, "Acme", second.id, "owner")
+
+    async def demote(caller: orgs.Access, user: User) -> object:
+        try:
+            async with database.transaction() as session:
+                return await orgs.change_role(session, caller, user.id, "admin")
+        except Conflict as refused:
+            return refused
+
+    outcomes = await asyncio.gather(demote(acme, second), demote(as_second, owner))
+    assert sum(isinstance(o, Conflict) for o in outcomes) == 1, outcomes
+    async with database.transaction() as session:
+        roles = sorted(m.role for m, _ in await orgs.members(session, acme.organization_id))
+    assert roles == ["admin", "owner"]
+
+
+async def test_an_invitation_accepted_twice_at_once_is_spent_once(database: Database) -> None:
+    owner, acme = await _team(database)
+    nia = await _user(database, "nia@example.com")
+    _, token = await in_request(database, lambda s: invitations.invite(
+        s, SETTINGS, acme, "nia@example.com", "member", owner))
+
+    async def accept() -> object:
+        try:
+            async with database.transaction() as session:
+                return await invitations.accept(session, SETTINGS, nia, token)
+        except Conflict as refused:
+            return refused
+
+    outcomes = await asyncio.gather(accept(), accept())
+    assert sum(isinstance(o, Conflict) for o in outcomes) == 1, outcomes

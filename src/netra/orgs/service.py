@@ -153,20 +153,20 @@ async def members(session: AsyncSession, organization_id: str) -> list[tuple[Mem
 async def _membership(session: AsyncSession, organization_id: str, user_id: str) -> Membership:
     found = await session.scalar(
         select(Membership).where(Membership.organization_id == organization_id,
-                                 Membership.user_id == user_id)
-        .with_for_update())
+                                 Membership.user_id == user_id))
     if found is None:
         raise NotFound("member not found in this organization")
     return found
 
 
 async def _owners(session: AsyncSession, organization_id: str) -> int:
-    # Lock the owners' rows (PostgreSQL), so two owners demoting each other at once
-    # cannot both pass the check and leave none; SQLite has one writer anyway.
+    # Lock the owners' rows (PostgreSQL), in one order, so two owners demoting each other
+    # at once take turns (no deadlock) and the second counts after the first: both
+    # cannot pass and leave none. SQLite has one writer anyway.
     query = select(Membership.user_id).where(Membership.organization_id == organization_id,
                                              Membership.role == "owner")
     if session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
+        query = query.order_by(Membership.user_id).with_for_update()
     return len((await session.scalars(query)).all())
 
 
