@@ -22,7 +22,7 @@ from netra.chat.schemas import (
 from netra.deps import AppComponents, DbSession
 from netra.orgs import audit
 from netra.orgs import service as orgs_service
-from netra.orgs.deps import CurrentAccess, CurrentActor
+from netra.orgs.deps import CurrentAccess, CurrentActor, OrganizationHeader
 
 router = APIRouter(prefix="/api")
 MAX_SEQ = 2**31 - 1  # the column is a 32-bit integer; a larger bound cannot be bound
@@ -103,16 +103,16 @@ async def list_messages(
 
 @router.post("/threads/{thread_id}/messages", status_code=202)
 async def post_message(
-    thread_id: str, body: MessageCreate, access: CurrentAccess, components: AppComponents
+    thread_id: str, body: MessageCreate, caller: CurrentLogin, components: AppComponents,
+    organization: OrganizationHeader = None,
 ) -> MessageAccepted:
     """Send a message; starts a run whose events stream over the WebSocket. It asks about
     a dataset of the organization, which takes the member role or higher."""
-    access.require("member", "asking questions")
-    await components.limiter.hit(components.limiter.messages_per_user, access.user_id)
+    await components.limiter.hit(components.limiter.messages_per_user, caller.user.id)
     accepted = await conversation.send_message(
-        components, access.user_id, thread_id=thread_id, content=body.content,
-        organization_id=access.organization_id, dataset_id=body.dataset_id,
-        client_msg_id=body.client_msg_id,
+        components, caller.user.id, thread_id=thread_id, content=body.content,
+        organization_id=organization or None, via_sso=caller.via_sso,
+        dataset_id=body.dataset_id, client_msg_id=body.client_msg_id,
     )
     return MessageAccepted(message=Message.of(accepted.message), run=Run.of(accepted.run))
 

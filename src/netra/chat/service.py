@@ -22,6 +22,7 @@ from netra.auth.models import User
 from netra.chat.models import ACTIVE_RUN_STATUSES, Message, NewMessage, NewRun, Run, Thread
 from netra.db.base import new_id, utcnow
 from netra.errors import NetraError, NotFound, TooLarge, TooManyRuns, ValidationFailed
+from netra.orgs import service as orgs_service
 from netra.realtime import events as event_log
 from netra.realtime.events import Event
 from netra.realtime.models import RunEvent
@@ -185,9 +186,11 @@ class MessageRequest:
     content: str
     dataset_id: str | None = None
     client_msg_id: str | None = None
-    # The organization the message asks in, its membership checked by the caller (a
-    # member or higher): the dataset must be one of its datasets.
-    organization_id: str = ""
+    # The organization the message asks in (None: the user's personal one), where the
+    # user must be a member or higher, signed in as it requires: the dataset must be
+    # one of its datasets.
+    organization_id: str | None = None
+    via_sso: bool = False  # the user's login was a single sign-on
 
 
 @dataclass
@@ -207,7 +210,7 @@ async def accept_message(
     *,
     thread_id: str,
     content: str,
-    organization_id: str,
+    organization_id: str | None = None,
     dataset_id: str | None = None,
     client_msg_id: str | None = None,
 ) -> Accepted:
@@ -230,14 +233,18 @@ async def accept_messages(
     Set-based, so a burst of messages costs a handful of statements, not a handful each.
     """
     earlier = await _earlier(session, requests)
+    members = await orgs_service.memberships(
+        session, {(r.user_id, r.organization_id) for r in requests})
+    asked_in = {r: found[0].id for r in requests
+                if (found := members.get((r.user_id, r.organization_id))) is not None}
     threads = await _by_id(session, select(Thread.id, Thread.user_id, Thread.dataset_id)
                            .where(Thread.id.in_({r.thread_id for r in requests})))
     datasets = await _by_id(session, select(Dataset.id, Dataset.organization_id).where(
         Dataset.id.in_({d for r in requests for d in (r.dataset_id, _thread_dataset(threads, r))
                         if d})))
     newest = await dataset_service.newest_datasets(session, {
-        r.organization_id for r in requests
-        if not r.dataset_id and not _in(datasets, _thread_dataset(threads, r), r.organization_id)
+        asked_in[r] for r in requests if r in asked_in and not r.dataset_id
+        and not _in(datasets, _thread_dataset(threads, r), asked_in[r])
     })
     active = await _active_runs(session, {r.user_id for r in requests})
     outcomes: list[Accepted | Exception] = []
@@ -247,7 +254,11 @@ async def accept_messages(
             outcomes.append(Accepted(retry.message, retry.run, created=False))
             continue
         try:
-            accepted = _accept(settings, request, threads, datasets, newest, active)
+            admitted = orgs_service.admit(
+                members.get((request.user_id, request.organization_id)), request.user_id,
+                via_sso=request.via_sso, minimum="member", doing="asking questions")
+            accepted = _accept(settings, request, admitted.organization_id, threads, datasets,
+                               newest, active)
         except NetraError as error:
             outcomes.append(error)
             continue
@@ -271,6 +282,7 @@ async def accept_messages(
 def _accept(
     settings: Settings,
     request: MessageRequest,
+    organization_id: str,
     threads: dict[str, Any],
     datasets: dict[str, Any],
     newest: dict[str, str],
@@ -285,7 +297,7 @@ def _accept(
     thread = threads.get(request.thread_id)
     if thread is None or thread.user_id != request.user_id:
         raise NotFound("thread not found")
-    chosen = _choose_dataset(request, thread, datasets, newest)
+    chosen = _choose_dataset(request, organization_id, thread, datasets, newest)
     running = active.get(request.user_id, 0)
     if running >= settings.max_active_runs_per_user:
         raise TooManyRuns(
@@ -362,19 +374,20 @@ def _in(datasets: dict[str, Any], dataset_id: str | None, organization_id: str) 
 
 
 def _choose_dataset(
-    request: MessageRequest, thread: Any, datasets: dict[str, Any], newest: dict[str, str]
+    request: MessageRequest, organization_id: str, thread: Any, datasets: dict[str, Any],
+    newest: dict[str, str],
 ) -> str | None:
     """Explicit choice, else the thread's last dataset, else the organization's newest
     (all of the organization the message asks in)."""
     if request.dataset_id:
-        if not _in(datasets, request.dataset_id, request.organization_id):
+        if not _in(datasets, request.dataset_id, organization_id):
             raise NotFound("dataset not found")
         return request.dataset_id
     remembered: str | None = thread.dataset_id
     # It may have been deleted since, or be another organization's.
-    if _in(datasets, remembered, request.organization_id):
+    if _in(datasets, remembered, organization_id):
         return remembered
-    return newest.get(request.organization_id)
+    return newest.get(organization_id)
 
 
 async def _active_runs(session: AsyncSession, user_ids: set[str]) -> dict[str, int]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,29 +56,72 @@ class Access:
                 f"you are a {self.role} there: ask one of its admins to change your role")
 
 
+# Whom a caller names: (user id, organization id, or None for their personal one).
+Named = tuple[str, str | None]
+Found = tuple[Organization, str]  # an organization and the caller's role in it
+
+
 async def access(session: AsyncSession, user: User, organization_id: str | None, *,
                  via_sso: bool, minimum: Role = "viewer", doing: str = "this") -> Access:
     """The caller's membership of the organization (None: their personal one), checked
     against the organization's sign-in rule and `minimum`. Every route and message that
-    acts in an organization comes through here."""
-    which = Organization.id == organization_id if organization_id is not None \
-        else Organization.personal_user_id == user.id
-    query = (select(Organization, Membership.role)
-             .join(Membership, Membership.organization_id == Organization.id)
-             .where(which, Membership.user_id == user.id))
-    row = (await session.execute(query)).one_or_none()
-    if row is None and organization_id is None:  # an account older than its personal one
-        await personal_organization(session, user)
-        row = (await session.execute(query)).one_or_none()
-    if row is None:
+    acts in an organization comes through here (messages in a batch: `memberships` and
+    `admit`, the two halves of this)."""
+    found = await memberships(session, {(user.id, organization_id)})
+    return admit(found.get((user.id, organization_id)), user.id, via_sso=via_sso,
+                 minimum=minimum, doing=doing)
+
+
+def admit(found: Found | None, user_id: str, *, via_sso: bool, minimum: Role,
+          doing: str) -> Access:
+    """The rule: a member (else NotFound), signed in as the organization requires, with
+    `minimum` or a higher role (else Forbidden, in words)."""
+    if found is None:
         raise NotFound(NOT_A_MEMBER)
-    organization, role = row._tuple()
+    organization, role = found
     if organization.require_sso and not via_sso:
         raise Forbidden(f"{organization.name} requires single sign-on: sign out, then sign in "
                         "with your organization's provider instead of a password")
-    granted = Access(organization.id, organization.name, user.id, checked_role(role), via_sso)
+    granted = Access(organization.id, organization.name, user_id, checked_role(role), via_sso)
     granted.require(minimum, doing)
     return granted
+
+
+async def memberships(session: AsyncSession, named: set[Named]) -> dict[Named, Found]:
+    """Of these (user, organization) pairs, those where the user is a member, with the
+    organization and their role: one query however many (a burst of messages)."""
+    found = await _memberships(session, named)
+    missing = {user_id for user_id, organization_id in named
+               if organization_id is None and (user_id, None) not in found}
+    if missing:  # accounts older than their personal organization get it now
+        for user in (await session.scalars(select(User).where(User.id.in_(missing)))).all():
+            await personal_organization(session, user)
+        found |= await _memberships(session, {(user_id, None) for user_id in missing})
+    return found
+
+
+async def _memberships(session: AsyncSession, named: set[Named]) -> dict[Named, Found]:
+    if not named:
+        return {}
+    pairs = sorted((u, o) for u, o in named if o is not None)
+    personal = sorted({u for u, o in named if o is None})
+    conditions: list[ColumnElement[bool]] = []
+    if pairs:
+        conditions.append(tuple_(Membership.user_id, Organization.id).in_(pairs))
+    if personal:
+        conditions.append(and_(Organization.personal_user_id == Membership.user_id,
+                               Membership.user_id.in_(personal)))
+    rows = await session.execute(
+        select(Organization, Membership.role, Membership.user_id)
+        .join(Membership, Membership.organization_id == Organization.id)
+        .where(or_(*conditions)))
+    found: dict[Named, Found] = {}
+    for organization, role, user_id in rows.tuples():
+        if (user_id, organization.id) in named:
+            found[(user_id, organization.id)] = (organization, role)
+        if organization.personal_user_id == user_id and (user_id, None) in named:
+            found[(user_id, None)] = (organization, role)
+    return found
 
 
 def personal_name(user: User) -> str:

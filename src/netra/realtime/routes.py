@@ -12,13 +12,11 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from netra.auth import service as auth_service
-from netra.auth.models import User
 from netra.auth.tickets import TicketHolder
 from netra.chat import conversation
 from netra.chat import service as chat_service
 from netra.db.base import isoformat_z, utcnow
-from netra.errors import BadRequest, NetraError, NotFound, RateLimited, TooLarge, Unavailable
-from netra.orgs import service as orgs_service
+from netra.errors import BadRequest, NetraError, RateLimited, TooLarge, Unavailable
 from netra.realtime.events import Event, events_after
 from netra.realtime.hub import TOO_MANY_SOCKETS_CLOSE, TRY_AGAIN_LATER, Connection
 from netra.realtime.origins import origin_allowed
@@ -152,20 +150,6 @@ def _field(frame: dict[str, Any], name: str, kind: type, required: bool = True) 
     return value
 
 
-async def _asking_in(components: Components, connection: Connection, frame: dict[str, Any],
-                    via_sso: bool) -> str:
-    """The organization a `user_message` asks in (its `organization_id`, else the user's
-    personal one), checked as any request's: a member or higher, or 404 / 403."""
-    named = _field(frame, "organization_id", str, required=False) or None
-    async with components.db.transaction() as session:
-        user = await session.get(User, connection.user_id)
-        if user is None:
-            raise NotFound("your account no longer exists")
-        granted = await orgs_service.access(session, user, named, via_sso=via_sso,
-                                            minimum="member", doing="asking questions")
-    return granted.organization_id
-
-
 async def _handle(components: Components, connection: Connection, frame: dict[str, Any],
                   via_sso: bool) -> None:
     kind = frame["type"]
@@ -181,7 +165,9 @@ async def _handle(components: Components, connection: Connection, frame: dict[st
         await conversation.send_message(
             components, connection.user_id, thread_id=_field(frame, "thread_id", str),
             content=_field(frame, "content", str),
-            organization_id=await _asking_in(components, connection, frame, via_sso),
+            # checked with the message, in its batch, as any request's: 404 / 403
+            organization_id=_field(frame, "organization_id", str, required=False) or None,
+            via_sso=via_sso,
             dataset_id=_field(frame, "dataset_id", str, required=False),
             client_msg_id=_field(frame, "client_msg_id", str, required=False),
             acknowledge=acknowledge,
