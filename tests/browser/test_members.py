@@ -92,6 +92,22 @@ def test_switch_invite_join_and_manage_roles(browser: Browser, server: Server) -
         expect(audit).to_contain_text(f"invited {viewer.email}")
         expect(audit).to_contain_text("created the dataset Acme traffic")
 
+        # A thread shared into the organization: its members read it, and cannot ask in it.
+        owner.post("/api/threads", {"title": "Where Acme's money goes"})
+        page.reload()
+        wait_live(page)
+        page.get_by_role("button", name="Share thread Where Acme's money goes with Acme").click()
+        expect(page.locator(".toast")).to_contain_text("Members of Acme can now read")
+        val.page.reload()
+        wait_live(val.page)
+        shared = val.page.locator("#shared-list").get_by_role("link",
+                                                               name="Where Acme's money goes")
+        shared.click()
+        expect(val.page.locator("#thread-title")).to_have_text("Where Acme's money goes")
+        expect(val.page.get_by_label("Your question")).to_be_disabled()
+        open_screen(val.page, "Datasets")
+        open_screen(page, "Members")
+
         page.on("dialog", lambda dialog: dialog.accept())
         page.locator(f"#member-list tr[data-user-id='{viewer.tokens['user']['id']}']") \
             .get_by_role("button", name=f"Remove {viewer.email}").click()

@@ -48,6 +48,7 @@ class Thread(BaseModel):
     id: str
     title: str
     dataset_id: str | None
+    user_id: str = Field(default="", description="whose it is: only they write to it")
     organization_id: str | None = Field(
         default=None, description="the organization it is shared into, if any")
     created_at: str
@@ -59,6 +60,7 @@ class Thread(BaseModel):
             id=row.id,
             title=row.title,
             dataset_id=row.dataset_id,
+            user_id=row.user_id,
             organization_id=row.organization_id,
             created_at=isoformat_z(row.created_at),
             updated_at=isoformat_z(row.updated_at),

@@ -7,7 +7,7 @@ import { Live } from "./socket.js";
 import { initAuth, showAuth } from "./auth.js";
 import { connectionChanged, initChat, onConnected, onFrame, openThread, signOutChat,
          threadDeleted, threadRenamed } from "./chat.js";
-import { clearThreads, initThreads, loadThreads } from "./threads.js";
+import { clearThreads, initThreads, loadShared, loadThreads } from "./threads.js";
 import { clearDatasets, initDatasets, loadDatasets } from "./datasets.js";
 import { clearKeys, initKeys, loadKeys } from "./keys.js";
 import { closeDashboard, initDashboard, openDashboard } from "./dashboard.js";
@@ -82,6 +82,7 @@ function loadInOrganization({ switched = false } = {}) {
     .catch((e) => showError(e, "Could not load your organizations"))
     .finally(() => {
       loadDatasets().catch((e) => showError(e, "Could not load datasets"));
+      loadShared().catch((e) => showError(e, "Could not load the shared threads"));
       if (switched && location.hash.startsWith("#/datasets/")) location.hash = "#/datasets";
       else route();
       sayIfLost();

@@ -45,6 +45,9 @@ export async function loadOrganizations({ notify = true } = {}) {
   return current;
 }
 
+/** The organization the page works in ({id, name, role, personal, …}), once loaded. */
+export function workingIn() { return shown(); }
+
 /** Say, once the page is shown, that the organization remembered was gone. */
 export function sayIfLost() {
   if (!state.lost) return;
