@@ -292,6 +292,9 @@ async def test_shared_threads_are_read_by_members_only(team: Team) -> None:
     share = await t.member.http.put(f"/api/threads/{thread}/organization",
                                     headers=t.member.auth, json={"organization_id": t.org})
     assert share.status_code == 200 and share.json()["organization_id"] == t.org
+    # Your own thread is yours whichever organization a request names.
+    own = await _call(t.member, "GET", f"/api/threads/{thread}/messages", "no-such-org")
+    assert own.status_code == 200
     assert (await t.outsider.http.put(f"/api/threads/{thread}/organization",
                                       headers=t.outsider.auth,
                                       json={"organization_id": t.org})).status_code == 404

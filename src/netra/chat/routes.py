@@ -22,7 +22,7 @@ from netra.chat.schemas import (
 from netra.deps import AppComponents, DbSession
 from netra.orgs import audit
 from netra.orgs import service as orgs_service
-from netra.orgs.deps import CurrentAccess, CurrentActor, OrganizationHeader
+from netra.orgs.deps import CurrentActor, OrganizationHeader
 
 router = APIRouter(prefix="/api")
 MAX_SEQ = 2**31 - 1  # the column is a 32-bit integer; a larger bound cannot be bound
@@ -41,10 +41,11 @@ async def list_threads(user: CurrentUser, session: DbSession) -> list[Thread]:
 
 
 @router.get("/threads/{thread_id}")
-async def get_thread(thread_id: str, access: CurrentAccess, session: DbSession) -> Thread:
+async def get_thread(thread_id: str, caller: CurrentLogin, session: DbSession,
+                     organization: OrganizationHeader = None) -> Thread:
     """One of your threads, or one shared into the organization."""
     return Thread.of(await chat_service.readable_thread(
-        session, access.user_id, thread_id, access.organization_id))
+        session, caller.user, thread_id, organization or None, via_sso=caller.via_sso))
 
 
 @router.get("/organizations/{organization_id}/threads")
@@ -93,12 +94,13 @@ async def delete_thread(thread_id: str, user: CurrentUser, components: AppCompon
 
 @router.get("/threads/{thread_id}/messages")
 async def list_messages(
-    thread_id: str, access: CurrentAccess, session: DbSession
+    thread_id: str, caller: CurrentLogin, session: DbSession,
+    organization: OrganizationHeader = None,
 ) -> list[Message]:
     """The thread's messages, oldest first (yours, or shared into the organization)."""
-    found = await chat_service.list_messages(session, access.user_id, thread_id,
-                                             access.organization_id)
-    return [Message.of(m) for m in found]
+    thread = await chat_service.readable_thread(
+        session, caller.user, thread_id, organization or None, via_sso=caller.via_sso)
+    return [Message.of(m) for m in await chat_service.list_messages(session, thread)]
 
 
 @router.post("/threads/{thread_id}/messages", status_code=202)

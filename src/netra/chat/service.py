@@ -55,14 +55,16 @@ async def get_thread(session: AsyncSession, user_id: str, thread_id: str) -> Thr
     return thread
 
 
-async def readable_thread(session: AsyncSession, user_id: str, thread_id: str,
-                          organization_id: str | None) -> Thread:
-    """One of the user's threads, or one shared into the organization the caller reads
-    in (`organization_id`, whose membership the caller checked)."""
+async def readable_thread(session: AsyncSession, user: User, thread_id: str,
+                          organization_id: str | None, *, via_sso: bool) -> Thread:
+    """One of the user's threads (whichever organization the request names), or one
+    shared into the organization it names, of which the user is a member."""
     thread = await session.get(Thread, thread_id)
-    if thread is None or not (thread.user_id == user_id or (
-            organization_id is not None and thread.organization_id == organization_id)):
+    if thread is not None and thread.user_id == user.id:
+        return thread
+    if thread is None or organization_id is None or thread.organization_id != organization_id:
         raise NotFound("thread not found")
+    await orgs_service.access(session, user, organization_id, via_sso=via_sso)
     return thread
 
 
@@ -127,11 +129,10 @@ def retry_key(client_msg_id: str | None) -> str | None:
     return client_msg_id
 
 
-async def list_messages(session: AsyncSession, user_id: str, thread_id: str,
-                        organization_id: str | None = None) -> list[Message]:
+async def list_messages(session: AsyncSession, thread: Thread) -> list[Message]:
     """The thread's messages by question: each answer right under the question it answers
-    (the user's thread, or one shared into `organization_id`)."""
-    await readable_thread(session, user_id, thread_id, organization_id)
+    (the caller checked the thread is theirs to read)."""
+    thread_id = thread.id
     query = select(Message).where(Message.thread_id == thread_id)
     return by_question(list(
         (await session.scalars(query.order_by(Message.created_at, Message.id))).all()))
