@@ -24,6 +24,7 @@ from netra.chat.routes import router as chat_router
 from netra.components import Components
 from netra.errors import NetraError
 from netra.health import router as health_router
+from netra.orgs.routes import router as orgs_router
 from netra.realtime.routes import router as realtime_router
 from netra.request_limits import RequestLimits
 from netra.security_headers import SecurityHeaders
@@ -135,8 +136,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     if settings.env == "production" and settings.metrics_token is None:
         log.warning("NETRA_METRICS_TOKEN is unset: /metrics answers anyone who can reach "
                     "this server")
-    for router in (health_router, auth_router, chat_router, agui_router, datasets_router,
-                   analysis_router, realtime_router, web_router):
+    for router in (health_router, auth_router, orgs_router, chat_router, agui_router,
+                   datasets_router, analysis_router, realtime_router, web_router):
         app.include_router(router)
     openapi.install(app)
     return app

@@ -208,6 +208,7 @@ async def _demo_dataset(components: Any, rows: int, seed: int, clean: bool) -> A
     if not clean:
         return await ensure_demo(components, rows=rows, seed=seed)
     from netra.auth import service as auth_service
+    from netra.orgs import service as orgs_service
     from netra.telemetry import service as datasets
 
     settings = components.settings
@@ -215,12 +216,13 @@ async def _demo_dataset(components: Any, rows: int, seed: int, clean: bool) -> A
         user = await auth_service.ensure_user(
             session, email=settings.demo_email, password=settings.demo_password, name="Demo"
         )
-        for existing in await datasets.list_datasets(session, user.id):
+        personal = await orgs_service.personal_organization(session, user)
+        for existing in await datasets.list_datasets(session, personal.id):
             if existing.name == CLEAN_DEMO_NAME:
                 return existing
         return await datasets.create_demo(
-            session, components.analytics, user.id, rows=rows, seed=seed, clean=True,
-            name=CLEAN_DEMO_NAME,
+            session, components.analytics, datasets.Owner(personal.id, user.id), rows=rows,
+            seed=seed, clean=True, name=CLEAN_DEMO_NAME,
         )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from netra.auth import service as auth_service
 from netra.chat import conversation
 from netra.chat import service as chat_service
 from netra.components import Components
+from netra.orgs import service as orgs_service
 from netra.realtime.events import is_terminal
 from netra.realtime.hub import Connection
 from netra.telemetry import service as dataset_service
@@ -27,11 +28,13 @@ async def ensure_demo(components: Components, *, rows: int = 20000, seed: int = 
     async with components.db.transaction() as session:
         user = await auth_service.ensure_user(session, email=settings.demo_email,
                                               password=settings.demo_password, name="Demo")
-        for existing in await dataset_service.list_datasets(session, user.id):
+        personal = await orgs_service.personal_organization(session, user)
+        for existing in await dataset_service.list_datasets(session, personal.id):
             if existing.name == DEMO_NAME:
                 return existing
-        return await dataset_service.create_demo(session, components.analytics, user.id,
-                                                 rows=rows, seed=seed, name=DEMO_NAME)
+        return await dataset_service.create_demo(
+            session, components.analytics, dataset_service.Owner(personal.id, user.id),
+            rows=rows, seed=seed, name=DEMO_NAME)
 
 
 class _ConsoleSocket:
@@ -84,13 +87,15 @@ async def ask_in_process(components: Components, question: str, dataset_id: str 
             session, email=components.settings.demo_email,
             password=components.settings.demo_password, name="Demo")
         thread = await chat_service.create_thread(session, user.id, question[:80])
+        personal = await orgs_service.personal_organization(session, user)
     socket = _ConsoleSocket(console, as_json)
     connection = Connection(socket, user.id, 100_000, _no_gaps)
     components.hub.add(connection)
     writer = asyncio.create_task(connection.write_forever())
     try:
         await conversation.send_message(components, user.id, thread_id=thread.id,
-                                        content=question, dataset_id=dataset_id)
+                                        content=question, organization_id=personal.id,
+                                        dataset_id=dataset_id)
         await socket.done.wait()
     finally:
         components.hub.remove(connection)

@@ -32,7 +32,18 @@ RATE_LIMITED = {
 # Operations that check credentials given in the body or header without a security scheme.
 CREDENTIALS = {("post", "/api/auth/login"), ("post", "/api/auth/refresh"),
                ("post", "/api/auth/oidc/exchange"), ("post", "/api/ag-ui"), ("get", "/metrics")}
-CONFLICTS = {("post", "/api/auth/signup")}
+_MEMBER = "/api/organizations/{organization_id}/members/{user_id}"
+CONFLICTS = {
+    ("post", "/api/auth/signup"), ("patch", "/api/organizations/{organization_id}"),
+    ("patch", _MEMBER), ("delete", _MEMBER), ("post", "/api/organizations/{organization_id}/leave"),
+    ("post", "/api/organizations/{organization_id}/invitations"),
+    ("delete", "/api/organizations/{organization_id}/invitations/{invitation_id}"),
+    ("post", "/api/invitations/accept"),
+}
+ORGANIZATION_HEADER = "X-Netra-Organization"
+# Operations that act in an organization named otherwise than by the header.
+IN_ORGANIZATION = {("put", "/api/threads/{thread_id}/organization"),
+                   ("post", "/api/invitations/accept"), ("post", "/api/ag-ui")}
 NOT_JSON = {("get", "/metrics"): "text/plain", ("post", "/api/ag-ui"): "text/event-stream"}
 UNAVAILABLE = {("get", "/health/ready"): "a dependency does not answer (same body)"}
 
@@ -45,8 +56,12 @@ def _errors(method: str, path: str, operation: dict[str, Any]) -> dict[int, str]
                       "(bad_request)"
     if operation.get("security") or key in CREDENTIALS:
         errors[401] = "missing, invalid or expired credentials (unauthorized)"
-    if "{" in path:
-        errors[404] = "no such resource, or another user's (not_found)"
+    organized = _in_organization(key, operation)
+    if organized:
+        errors[403] = "your role in the organization is too low for this, or it requires " \
+                      "single sign-on (forbidden)"
+    if "{" in path or organized:
+        errors[404] = "no such resource, or another user's or organization's (not_found)"
     if key in CONFLICTS:
         errors[409] = "already exists (conflict)"
     if method in ("post", "put", "patch"):
@@ -57,6 +72,13 @@ def _errors(method: str, path: str, operation: dict[str, Any]) -> dict[int, str]
         errors[429] = "over a rate limit (rate_limited, with Retry-After) or too many " \
                       "active runs (too_many_runs)"
     return errors
+
+
+def _in_organization(key: tuple[str, str], operation: dict[str, Any]) -> bool:
+    """Whether the operation acts in an organization (and so may answer 403 or 404)."""
+    named = any(p.get("in") == "header" and p.get("name") == ORGANIZATION_HEADER
+                for p in operation.get("parameters", ()))
+    return named or key[1].startswith("/api/organizations") or key in IN_ORGANIZATION
 
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:

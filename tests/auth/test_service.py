@@ -10,6 +10,7 @@ from netra.auth.tokens import digest
 from netra.db import Database
 from netra.db.base import utcnow
 from netra.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from netra.orgs.service import personal_organization
 
 from .helpers import PASSWORD, SETTINGS, create_user, in_request, refresh
 
@@ -178,25 +179,32 @@ async def test_access_token_of_a_deleted_user_is_refused(database: Database) -> 
         )
 
 
+async def _personal(database: Database, user: User) -> str:
+    organization = await in_request(database, lambda s: personal_organization(s, user))
+    return organization.id
+
+
 async def test_api_key_lifecycle(database: Database) -> None:
     user, _ = await create_user(database)
+    org = await _personal(database, user)
 
     api_key, key = await in_request(
-        database, lambda s: service.create_api_key(s, user.id, " ingest bot ")
+        database, lambda s: service.create_api_key(s, user.id, " ingest bot ",
+                                                   organization_id=org)
     )
 
     assert key.startswith("nak_")
     assert api_key.name == "ingest bot"
     assert api_key.key_hash == digest(key)
-    owner = await in_request(database, lambda s: service.user_from_api_key(s, key))
-    assert owner.id == user.id
-    listed = await in_request(database, lambda s: service.list_api_keys(s, user.id))
+    holder = await in_request(database, lambda s: service.user_from_api_key(s, key))
+    assert (holder.user.id, holder.organization_id) == (user.id, org)
+    listed = await in_request(database, lambda s: service.list_api_keys(s, org))
     assert [k.id for k in listed] == [api_key.id]
     assert listed[0].last_used_at is not None
 
-    await in_request(database, lambda s: service.delete_api_key(s, user.id, api_key.id))
+    await in_request(database, lambda s: service.delete_api_key(s, org, api_key.id))
 
-    assert await in_request(database, lambda s: service.list_api_keys(s, user.id)) == []
+    assert await in_request(database, lambda s: service.list_api_keys(s, org)) == []
     with pytest.raises(Unauthorized):
         await in_request(database, lambda s: service.user_from_api_key(s, key))
 
@@ -207,18 +215,19 @@ async def test_unknown_api_keys_are_refused(database: Database, key: str) -> Non
         await in_request(database, lambda s: service.user_from_api_key(s, key))
 
 
-async def test_api_keys_are_isolated_between_users(database: Database) -> None:
+async def test_api_keys_are_isolated_between_organizations(database: Database) -> None:
     ada, _ = await create_user(database, email="ada@example.com")
     bob, _ = await create_user(database, email="bob@example.com")
+    ada_org, bob_org = await _personal(database, ada), await _personal(database, bob)
     ada_key, ada_secret = await in_request(
-        database, lambda s: service.create_api_key(s, ada.id, "ada's")
+        database, lambda s: service.create_api_key(s, ada.id, "ada's", organization_id=ada_org)
     )
 
-    assert await in_request(database, lambda s: service.list_api_keys(s, bob.id)) == []
+    assert await in_request(database, lambda s: service.list_api_keys(s, bob_org)) == []
     with pytest.raises(NotFound):
-        await in_request(database, lambda s: service.delete_api_key(s, bob.id, ada_key.id))
-    owner = await in_request(database, lambda s: service.user_from_api_key(s, ada_secret))
-    assert owner.id == ada.id
+        await in_request(database, lambda s: service.delete_api_key(s, bob_org, ada_key.id))
+    holder = await in_request(database, lambda s: service.user_from_api_key(s, ada_secret))
+    assert (holder.user.id, holder.organization_id) == (ada.id, ada_org)
     async with database.sessions() as session:
         assert await session.get(ApiKey, ada_key.id) is not None
 

@@ -29,10 +29,13 @@ def _claims(**overrides: object) -> dict[str, object]:
 def test_access_token_round_trips_to_its_user() -> None:
     token = create_access_token(SETTINGS, "user-1", "login-1")
 
-    assert decode_access_token(SETTINGS, token) == ("user-1", "login-1")
+    assert decode_access_token(SETTINGS, token) == ("user-1", "login-1", False)
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])
     assert claims["exp"] - claims["iat"] == SETTINGS.access_token_ttl_s
     assert claims["type"] == "access"
+    assert claims["amr"] == ["pwd"]
+    sso = create_access_token(SETTINGS, "user-1", "login-1", via_sso=True)
+    assert decode_access_token(SETTINGS, sso).via_sso is True
 
 
 def test_expired_access_token_is_refused() -> None:

@@ -3,7 +3,8 @@ the light theme and on a phone in the dark one: zero violations. Each screen is 
 a screenshot in test-artifacts/ (CI's artifacts), so a reviewer sees what was checked.
 
 The screens hold real content: an answer with its report (a finding's evidence and the
-written report unfolded), a dataset with an upload report, its dashboard, API keys."""
+written report unfolded), a dataset with an upload report, its dashboard, API keys,
+the members of an organization with an invitation and the audit log."""
 
 from __future__ import annotations
 
@@ -99,6 +100,14 @@ def test_every_screen_has_no_accessibility_violation(
     page.get_by_role("button", name="Create key").click()
     expect(page.locator("#key-created")).to_be_visible()
     check(page, "api-keys", name)
+
+    open_screen(page, "Members")  # its owner's view: members, an invitation, the audit log
+    expect(page.locator("#member-list tr")).to_have_count(1)
+    page.locator("#invite-form").get_by_label("Email").fill("new.colleague@example.com")
+    page.get_by_role("button", name="Invite").click()
+    expect(page.locator("#invite-created")).to_be_visible()
+    expect(page.locator("#audit-list tr").first).to_be_visible()
+    check(page, "members", name)
 
     if name == "phone-dark":  # the drawer, open: the page behind it is inert meanwhile
         page.get_by_role("button", name="Show threads").click()  # (no main, no h1 to find)

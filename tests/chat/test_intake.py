@@ -6,13 +6,17 @@ import asyncio
 
 from sqlalchemy import select
 
+from netra.auth.models import User
 from netra.chat import conversation
 from netra.chat import service as chat
 from netra.chat.models import Message, Run
 from netra.chat.service import Accepted, MessageRequest
 from netra.db import Database
-from netra.errors import NotFound, TooManyRuns, ValidationFailed
+from netra.errors import Forbidden, NotFound, TooManyRuns, ValidationFailed
+from netra.orgs import service as orgs
+from netra.orgs.models import Organization
 from netra.realtime.models import RunEvent
+from netra.telemetry.models import Dataset
 from tests.auth.helpers import SETTINGS, create_user
 
 
@@ -109,3 +113,44 @@ async def test_a_retried_client_msg_id_returns_the_first_message(database: Datab
     assert later.started is None
     async with database.transaction() as session:
         assert len((await session.scalars(select(Run))).all()) == 1
+
+
+async def test_the_organization_checks_of_a_batch_fail_alone(database: Database) -> None:
+    """Messages asking in an organization are checked in their batch, each on its own:
+    the member's is accepted on the organization's dataset, the viewer's is Forbidden,
+    the outsider's NotFound, and a password login where single sign-on is required is
+    Forbidden until it is a single sign-on."""
+    [(owner, _), (member, member_thread), (viewer, viewer_thread),
+     (outsider, outsider_thread)] = await _threads(database, 4)
+    async with database.transaction() as session:
+        users = {u.id: u for u in (await session.scalars(select(User))).all()}
+        acme = await orgs.create_organization(session, users[owner], "Acme")
+        await orgs.add_member(session, acme.id, member, "member")
+        await orgs.add_member(session, acme.id, viewer, "viewer")
+        dataset = Dataset(id="acme-data", user_id=owner, organization_id=acme.id, name="d",
+                          format="demo")
+        session.add(dataset)
+    intake = conversation.intake(SETTINGS, database)
+    outcomes = await asyncio.gather(
+        intake.submit(MessageRequest(member, member_thread, "q", organization_id=acme.id)),
+        intake.submit(MessageRequest(viewer, viewer_thread, "q", organization_id=acme.id)),
+        intake.submit(MessageRequest(outsider, outsider_thread, "q", organization_id=acme.id)),
+        intake.submit(MessageRequest(outsider, outsider_thread, "q", dataset_id="acme-data")),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], Accepted) and outcomes[0].run.dataset_id == "acme-data"
+    assert isinstance(outcomes[1], Forbidden) and "you are a viewer" in outcomes[1].message
+    assert isinstance(outcomes[2], NotFound) and "organization not found" in outcomes[2].message
+    assert isinstance(outcomes[3], NotFound) and outcomes[3].message == "dataset not found"
+    async with database.transaction() as session:
+        found = await session.get(Organization, acme.id)
+        assert found is not None
+        found.require_sso = True
+    refused, admitted = await asyncio.gather(
+        intake.submit(MessageRequest(member, member_thread, "q", organization_id=acme.id)),
+        intake.submit(MessageRequest(member, member_thread, "q2", organization_id=acme.id,
+                                     via_sso=True)),
+        return_exceptions=True,
+    )
+    assert isinstance(refused, Forbidden) and "requires single sign-on" in refused.message
+    assert isinstance(admitted, Accepted)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
+import jwt
 import pytest
 
 from tests.e2e.client import signup
@@ -256,3 +257,43 @@ async def test_the_code_is_good_once_and_only_in_its_browser(
     assert (await exchange(browser, fragment)).status_code == 200
     assert (await exchange(browser, fragment)).status_code == 401
 
+
+
+async def test_single_sign_on_opens_organizations_that_require_it_and_maps_their_domain(
+        browser: httpx.AsyncClient, provider: Provider, sso_server: Server) -> None:
+    domain = f"acme-{secrets.token_hex(4)}.example"
+    founder, founder_email = person(provider, email=f"olivia@{domain}")
+    signed = await exchange(browser, await sign_in(browser, provider, founder))
+    owner = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    org = (await browser.post("/api/organizations", headers=owner,
+                              json={"name": "Acme"})).json()["id"]
+    settings = await browser.patch(f"/api/organizations/{org}", headers=owner,
+                                   json={"require_sso": True, "sso_domain": domain})
+    assert settings.status_code == 200, settings.text
+    # Someone invited who signs in with a password joins, and is refused in words.
+    pat = await signup(browser, sso_server.ws_url, "pat")
+    invited = await browser.post(f"/api/organizations/{org}/invitations", headers=owner,
+                                 json={"email": pat.email})
+    joined = await browser.post("/api/invitations/accept", headers=pat.auth,
+                                json={"token": invited.json()["token"]})
+    assert joined.status_code == 200, joined.text
+    refused = await browser.get(f"/api/organizations/{org}/members", headers=pat.auth)
+    assert refused.status_code == 403 and "single sign-on" in refused.json()["error"]["message"]
+    subject, email = person(provider, email=f"kim@{domain}")
+    answer = await exchange(browser, await sign_in(browser, provider, subject))
+    assert answer.status_code == 200, answer.text
+    tokens = answer.json()
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert claims["amr"] == ["sso"]
+    refreshed = await browser.post("/api/auth/refresh",
+                                   json={"refresh_token": tokens["refresh_token"]})
+    kim = {"Authorization": f"Bearer {refreshed.json()['access_token']}",
+           "X-Netra-Organization": org}
+    mine = await browser.get("/api/organizations", headers=kim)
+    assert [(o["name"], o["role"]) for o in mine.json()] == [
+        ("Grace Hopper's workspace", "owner"), ("Acme", "member")]
+    members = await browser.get(f"/api/organizations/{org}/members", headers=kim)
+    assert members.status_code == 200
+    assert {m["email"]: m["role"] for m in members.json()} == {
+        founder_email: "owner", pat.email: "member", email: "member"}
+    assert (await browser.get("/api/datasets", headers=kim)).status_code == 200

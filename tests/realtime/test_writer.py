@@ -12,6 +12,7 @@ from netra.chat import service as chat
 from netra.chat.models import Run
 from netra.db import Database
 from netra.db.base import utcnow
+from netra.orgs.service import personal_organization
 from netra.realtime.models import RunEvent
 from netra.realtime.writer import EventWriter, RunNotActive
 from tests.auth.helpers import SETTINGS, create_user
@@ -21,8 +22,10 @@ async def _run_id(database: Database) -> str:
     user, _ = await create_user(database)
     async with database.transaction() as session:
         thread = await chat.create_thread(session, user.id, "t")
+        personal = await personal_organization(session, user)
         accepted = await chat.accept_message(
-            session, SETTINGS, user.id, thread_id=thread.id, content="How can we cut costs?"
+            session, SETTINGS, user.id, thread_id=thread.id, content="How can we cut costs?",
+            organization_id=personal.id,
         )
     return accepted.run.id
 

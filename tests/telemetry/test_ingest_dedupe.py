@@ -34,7 +34,9 @@ def clickhouse_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-async def create_dataset(database: Database, email: str = "ada@example.com") -> tuple[str, str]:
+async def create_dataset(
+    database: Database, email: str = "ada@example.com"
+) -> tuple[service.Owner, str]:
     user_id = await create_user(database, email)
     async with database.transaction() as session:
         dataset = await service.create_empty(session, user_id, name="live")
@@ -44,7 +46,7 @@ async def create_dataset(database: Database, email: str = "ada@example.com") -> 
 async def ingest(
     database: Database,
     store: AnalyticsStore,
-    user_id: str,
+    user_id: service.Owner,
     dataset_id: str,
     records: list[dict[str, Any]],
 ) -> ImportResult:
@@ -70,9 +72,11 @@ async def claims(database: Database, dataset_id: str) -> int:
     return int(count or 0)
 
 
-async def catalogued_rows(database: Database, user_id: str, dataset_id: str) -> tuple[int, int]:
+async def catalogued_rows(
+    database: Database, user_id: service.Owner, dataset_id: str
+) -> tuple[int, int]:
     async with database.transaction() as session:
-        dataset = await service.get_dataset(session, user_id, dataset_id)
+        dataset = await service.get_dataset(session, user_id.organization_id, dataset_id)
         return dataset.rows, dataset.rejected_rows
 
 
@@ -255,6 +259,6 @@ async def test_deleting_a_dataset_removes_its_claims(
     await ingest(database, store, user_id, dataset_id, batch)
     await ingest(database, store, user_id, kept.id, batch)
     async with database.transaction() as session:
-        await service.delete_dataset(session, store, user_id, dataset_id)
+        await service.delete_dataset(session, store, user_id.organization_id, dataset_id)
     assert await claims(database, dataset_id) == 0
     assert await claims(database, kept.id) == 2

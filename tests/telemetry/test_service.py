@@ -10,18 +10,21 @@ import pytest
 from netra.auth.models import User
 from netra.db import Database
 from netra.errors import NotFound, TooLarge, ValidationFailed
+from netra.orgs.service import personal_organization
 from netra.telemetry import service
 from netra.telemetry.quota import Quota
 from netra.telemetry.store.duckdb_store import DuckDBStore
 from tests.telemetry.helpers import record, write
 
 
-async def create_user(database: Database, email: str) -> str:
+async def create_user(database: Database, email: str) -> service.Owner:
+    """A user acting in their personal organization."""
     async with database.transaction() as session:
         user = User(email=email, name=email.split("@")[0], password_hash="x")
         session.add(user)
         await session.flush()
-        return user.id
+        personal = await personal_organization(session, user)
+        return service.Owner(personal.id, user.id)
 
 
 async def test_upload_creates_a_dataset_with_its_counts(
@@ -39,7 +42,7 @@ async def test_upload_creates_a_dataset_with_its_counts(
             default_model=None, default_provider=None,
         )  # fmt: skip
     async with database.transaction() as session:
-        saved = await service.get_dataset(session, ada, dataset.id)
+        saved = await service.get_dataset(session, ada.organization_id, dataset.id)
     assert (saved.name, saved.format, saved.rows, saved.rejected_rows) == (
         "f.csv",
         "records-csv",
@@ -62,7 +65,7 @@ async def test_a_file_without_valid_rows_is_refused(
                 session, store, ada, path=path, filename="f.csv", fmt="records-csv",
                 name="n", default_model=None, default_provider=None,
             )  # fmt: skip
-        assert await service.list_datasets(session, ada) == []
+        assert await service.list_datasets(session, ada.organization_id) == []
     assert await store.fetch("SELECT * FROM requests") == []
 
 
@@ -73,13 +76,15 @@ async def test_another_users_dataset_is_not_found(database: Database, store: Duc
         dataset = await service.create_demo(session, store, ada, rows=500, seed=1)
     async with database.transaction() as session:
         with pytest.raises(NotFound):
-            await service.get_dataset(session, bob, dataset.id)
+            await service.get_dataset(session, bob.organization_id, dataset.id)
         with pytest.raises(NotFound):
-            await service.delete_dataset(session, store, bob, dataset.id)
+            await service.delete_dataset(session, store, bob.organization_id, dataset.id)
         with pytest.raises(NotFound):
             await service.ingest_records(session, store, bob, dataset.id, [record()])
-        assert await service.list_datasets(session, bob) == []
-        assert await service.newest_datasets(session, {ada, bob}) == {ada: dataset.id}
+        assert await service.list_datasets(session, bob.organization_id) == []
+        assert await service.newest_datasets(
+            session, {ada.organization_id, bob.organization_id}
+        ) == {ada.organization_id: dataset.id}
     [row] = await store.fetch(
         "SELECT count(*) AS n FROM requests WHERE dataset_id = ?", [dataset.id]
     )
@@ -99,15 +104,16 @@ async def test_ingest_updates_the_catalogue_and_delete_removes_everything(
         )
         await service.ingest_records(session, store, ada, empty.id, [record(request_id="r1")])
     async with database.transaction() as session:
-        saved = await service.get_dataset(session, ada, empty.id)
+        saved = await service.get_dataset(session, ada.organization_id, empty.id)
         assert (saved.rows, saved.rejected_rows) == (1, 1)
         assert result.rejects[0].line == 1
-        names = [d.name for d in await service.list_datasets(session, ada)]
+        names = [d.name for d in await service.list_datasets(session, ada.organization_id)]
         assert len(names) == 2
-        await service.delete_dataset(session, store, ada, empty.id)
+        await service.delete_dataset(session, store, ada.organization_id, empty.id)
     async with database.transaction() as session:
-        assert [d.id for d in await service.list_datasets(session, ada)] != [empty.id]
-        assert len(await service.list_datasets(session, ada)) == 1
+        listed = await service.list_datasets(session, ada.organization_id)
+        assert [d.id for d in listed] != [empty.id]
+        assert len(await service.list_datasets(session, ada.organization_id)) == 1
     assert await store.fetch("SELECT * FROM requests WHERE dataset_id = ?", [empty.id]) == []
 
 
@@ -130,16 +136,17 @@ async def test_summary_append_and_clean_demo(
         )  # fmt: skip
         more = write(tmp_path, "g.jsonl", json.dumps(record(ts="2026-11-03T00:00:00Z")) + "\n")
         added = await service.append_file(
-            session, store, ada, dataset.id, path=more, fmt="auto", default_model=None,
-            default_provider=None,
+            session, store, ada.organization_id, dataset.id, path=more, fmt="auto",
+            default_model=None, default_provider=None,
         )  # fmt: skip
         assert (added.rows, added.dataset_rows) == (1, 4)
         with pytest.raises(NotFound):
-            await service.append_file(session, store, bob, dataset.id, path=more, fmt="auto",
+            await service.append_file(session, store, bob.organization_id, dataset.id,
+                                      path=more, fmt="auto",
                                       default_model=None, default_provider=None)  # fmt: skip
         with pytest.raises(NotFound):
-            await service.dataset_summary(session, store, bob, dataset.id)
-        summary = await service.dataset_summary(session, store, ada, dataset.id)
+            await service.dataset_summary(session, store, bob.organization_id, dataset.id)
+        summary = await service.dataset_summary(session, store, ada.organization_id, dataset.id)
         clean = await service.create_demo(session, store, ada, rows=300, seed=1, clean=True)
     gpt = (1000 * 2.5 + 100 * 10) / 1e6
     overview = summary["overview"]
@@ -177,5 +184,6 @@ async def test_an_upload_past_the_row_quota_is_undone(
                 session, store, ada, path=path, filename="g.csv", fmt="auto", name=None,
                 default_model=None, default_provider=None, quota=quota)
     async with database.transaction() as session:
-        assert [d.name for d in await service.list_datasets(session, ada)] == ["f.csv"]
+        listed = await service.list_datasets(session, ada.organization_id)
+        assert [d.name for d in listed] == ["f.csv"]
     assert (await store.fetch("SELECT count(*) AS n FROM requests"))[0]["n"] == 3

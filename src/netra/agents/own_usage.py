@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse
 
+from netra.auth.models import User
 from netra.db import Database
+from netra.orgs import service as orgs_service
 from netra.settings import Settings
 from netra.telemetry import pricing
 from netra.telemetry import service as dataset_service
@@ -84,10 +86,16 @@ def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def record(db: Database, store: AnalyticsStore, user_id: str,
                  records: list[dict[str, Any]]) -> None:
-    """Add the calls to the user's own-usage dataset (made on first use). Sending the
-    same calls again adds nothing: their request_ids are the run's."""
+    """Add the calls to the user's own-usage dataset (made on first use, in their
+    personal organization: what a user's questions cost is theirs). Sending the same
+    calls again adds nothing: their request_ids are the run's."""
     if not records:
         return
     async with db.transaction() as session:
-        dataset = await dataset_service.own_dataset(session, user_id, DATASET_NAME)
-        await dataset_service.ingest_records(session, store, user_id, dataset.id, records)
+        user = await session.get(User, user_id)
+        if user is None:  # the account went while its run was finishing
+            return
+        personal = await orgs_service.personal_organization(session, user)
+        owner = dataset_service.Owner(personal.id, user_id)
+        dataset = await dataset_service.own_dataset(session, owner, DATASET_NAME)
+        await dataset_service.ingest_records(session, store, owner, dataset.id, records)

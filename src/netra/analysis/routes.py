@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from netra.analysis import dashboard, request_log
 from netra.analysis.slicing import read_query, whole_number
 from netra.analysis.whatif import Scenario, simulate
-from netra.auth.deps import CurrentUser
 from netra.deps import AppComponents, DbSession
+from netra.orgs.deps import CurrentAccess
 from netra.telemetry import service as datasets
 
 router = APIRouter(tags=["analysis"])
@@ -57,12 +57,12 @@ class SimulateRequest(BaseModel):
 async def simulate_dataset(
     dataset_id: str,
     body: SimulateRequest,
-    user: CurrentUser,
+    access: CurrentAccess,
     session: DbSession,
     components: AppComponents,
 ) -> dict[str, Any]:
     """What the dataset's own traffic would have cost under the alternative in the body."""
-    await datasets.get_dataset(session, user.id, dataset_id)  # another user's: 404
+    await datasets.get_dataset(session, access.organization_id, dataset_id)  # another's: 404
     return await simulate(components.analytics, dataset_id, body.scenario())
 
 
@@ -93,7 +93,7 @@ SliceQuery = Annotated[list[tuple[str, str]], Depends(_query)]
 async def dataset_dashboard(
     dataset_id: str,
     query: SliceQuery,
-    user: CurrentUser,
+    access: CurrentAccess,
     session: DbSession,
     components: AppComponents,
     bucket: Annotated[str | None, Query(description="auto (default), hour, day or week")] = None,
@@ -101,7 +101,7 @@ async def dataset_dashboard(
 ) -> dict[str, Any]:
     """Totals, a series per time bucket and the top models, features, end users and
     providers of the requests in a time range and filters, and the filters' values."""
-    found = await datasets.get_dataset(session, user.id, dataset_id)  # another user's: 404
+    found = await datasets.get_dataset(session, access.organization_id, dataset_id)  # or 404
     chosen, options = read_query(query, ("bucket", "top"))
     return await dashboard.dashboard(
         components.analytics, dataset_id, chosen,
@@ -115,7 +115,7 @@ async def dataset_dashboard(
 async def dataset_requests(
     dataset_id: str,
     query: SliceQuery,
-    user: CurrentUser,
+    access: CurrentAccess,
     session: DbSession,
     components: AppComponents,
     sort: Annotated[str | None, Query(description="time (newest first) or cost")] = None,
@@ -123,7 +123,7 @@ async def dataset_requests(
     cursor: Annotated[str | None, Query(description="next_cursor of the page before")] = None,
 ) -> dict[str, Any]:
     """The requests of a time range and filters, a page at a time, every field of each."""
-    await datasets.get_dataset(session, user.id, dataset_id)  # another user's: 404
+    await datasets.get_dataset(session, access.organization_id, dataset_id)  # another's: 404
     chosen, options = read_query(query, ("sort", "limit", "cursor"))
     return await request_log.request_page(
         components.analytics, dataset_id, chosen,

@@ -1,5 +1,5 @@
-"""Who is calling: `CurrentUser` / `CurrentLogin` (access token of a login that stands) and
-`IngestUser` (access token or API key, within the ingestion rate limit)."""
+"""Who is calling: `CurrentUser` / `CurrentLogin` (access token of a login that stands).
+The ingestion API's caller (an API key or an access token) is `netra.orgs.deps`'s."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from netra.auth import service as auth_service
 from netra.auth.models import User
-from netra.auth.tokens import is_api_key
 from netra.deps import AppComponents, DbSession
 from netra.errors import Unauthorized
 
@@ -42,18 +41,4 @@ async def current_user(login: CurrentLogin) -> User:
     return login.user
 
 
-async def ingest_user(
-    session: DbSession, components: AppComponents, credentials: Credentials
-) -> User:
-    token = bearer_token(credentials)
-    if is_api_key(token):
-        user = await auth_service.user_from_api_key(session, token)
-    else:
-        user = await auth_service.user_from_access_token(session, components.settings, token)
-    # Per user, not per key: minting more keys must not buy a bigger allowance.
-    await components.limiter.hit(components.limiter.ingest_per_user, user.id)
-    return user
-
-
 CurrentUser = Annotated[User, Depends(current_user)]
-IngestUser = Annotated[User, Depends(ingest_user)]

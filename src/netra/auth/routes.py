@@ -19,6 +19,9 @@ from netra.auth.oidc import SsoFailed
 from netra.auth.tickets import TicketHolder
 from netra.auth.tokens import digest
 from netra.deps import AppComponents, DbSession
+from netra.orgs import audit
+from netra.orgs import service as orgs_service
+from netra.orgs.deps import CurrentAccess, CurrentActor, client_address
 from netra.settings import Settings
 
 router = APIRouter(tags=["auth"])
@@ -39,11 +42,6 @@ _TO_APP: Responses = {302: {"description": "to the app with `#sso=<one-time code
 CallbackParameter = Annotated[str, Query(max_length=2048)]
 
 
-def _address(request: Request) -> str:
-    """The client's address (uvicorn's proxy_headers already applied X-Forwarded-For)."""
-    return request.client.host if request.client else "unknown"
-
-
 def _tokens(user: User, pair: auth_service.TokenPair) -> schemas.AuthTokens:
     return schemas.AuthTokens(
         user=schemas.User.model_validate(user),
@@ -59,10 +57,11 @@ async def signup(
 ) -> schemas.AuthTokens:
     """Create an account and sign in."""
     limiter = components.limiter
-    await limiter.hit(limiter.signup_per_address, _address(request))
+    await limiter.hit(limiter.signup_per_address, client_address(request))
     user, pair = await auth_service.signup(
         session, components.settings, email=body.email, password=body.password, name=body.name
     )
+    await orgs_service.personal_organization(session, user)
     return _tokens(user, pair)
 
 
@@ -74,7 +73,7 @@ async def login(
     # Every attempt counts, right or wrong: counting failures only would need a second
     # round trip after the check, and parallel guesses would all slip in before it.
     limiter = components.limiter
-    await limiter.hit(limiter.login_per_address, _address(request))
+    await limiter.hit(limiter.login_per_address, client_address(request))
     account = digest(auth_service.normalize_email(body.email))  # no addresses in Redis
     await limiter.hit(limiter.login_per_account, account)
     user, pair = await auth_service.login(
@@ -126,26 +125,38 @@ async def ws_ticket(caller: CurrentLogin, components: AppComponents) -> schemas.
 
 @router.post("/api/api-keys", status_code=status.HTTP_201_CREATED)
 async def create_api_key(
-    body: schemas.ApiKeyCreate, user: CurrentUser, session: DbSession
+    body: schemas.ApiKeyCreate, access: CurrentAccess, actor: CurrentActor, session: DbSession
 ) -> schemas.ApiKeyCreated:
-    """Create an API key for ingestion; the key is shown only in this answer."""
-    api_key, key = await auth_service.create_api_key(session, user.id, body.name)
+    """Create an API key for ingestion into the organization (admin or owner); the key is
+    shown only in this answer."""
+    access.require("admin", "creating API keys")
+    api_key, key = await auth_service.create_api_key(
+        session, access.user_id, body.name, organization_id=access.organization_id)
+    audit.record(session, access.organization_id, actor, "key_created", api_key.name,
+                 key_id=api_key.id)
     return schemas.ApiKeyCreated(
         id=api_key.id, name=api_key.name, created_at=api_key.created_at, key=key
     )
 
 
 @router.get("/api/api-keys")
-async def list_api_keys(user: CurrentUser, session: DbSession) -> list[schemas.ApiKey]:
-    """The caller's API keys, newest first, without the keys themselves."""
-    keys = await auth_service.list_api_keys(session, user.id)
+async def list_api_keys(access: CurrentAccess, session: DbSession) -> list[schemas.ApiKey]:
+    """The organization's API keys, newest first, without the keys themselves (admin or
+    owner)."""
+    access.require("admin", "reading API keys")
+    keys = await auth_service.list_api_keys(session, access.organization_id)
     return [schemas.ApiKey.model_validate(key) for key in keys]
 
 
 @router.delete("/api/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_api_key(key_id: str, user: CurrentUser, session: DbSession) -> Response:
-    """Revoke an API key."""
-    await auth_service.delete_api_key(session, user.id, key_id)
+async def delete_api_key(
+    key_id: str, access: CurrentAccess, actor: CurrentActor, session: DbSession
+) -> Response:
+    """Revoke an API key (admin or owner)."""
+    access.require("admin", "revoking API keys")
+    gone = await auth_service.delete_api_key(session, access.organization_id, key_id)
+    audit.record(session, access.organization_id, actor, "key_revoked", gone.name,
+                 key_id=gone.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -162,7 +173,7 @@ async def oidc_login(name: str, request: Request, components: AppComponents) -> 
     """Start a single sign-on: the browser goes to the provider (PKCE, state, nonce)."""
     components.sso.provider(name)  # 404 for a name that is not configured
     limiter, settings = components.limiter, components.settings
-    await limiter.hit(limiter.login_per_address, _address(request))
+    await limiter.hit(limiter.login_per_address, client_address(request))
     # One key per browser, kept across sign-ins: two tabs signing in both finish.
     key = _browser_key(request) or secrets.token_urlsafe(32)
     try:
@@ -200,6 +211,11 @@ async def oidc_exchange(body: schemas.SsoCode, request: Request, response: Respo
     (once, from the browser that signed in)."""
     user, pair = await sso_service.exchange(session, components.settings, body.code,
                                             _browser_key(request) or "")
+    await orgs_service.personal_organization(session, user)
+    joined = await orgs_service.join_by_sso_domain(session, user)
+    if joined is not None:
+        audit.record(session, joined.id, audit.Actor(user.id, client_address(request)),
+                     "joined_by_sso", user.email, role="member")
     response.delete_cookie(SSO_COOKIE, path=SSO, httponly=True, samesite="lax",
                            secure=_secure(components.settings))
     return _tokens(user, pair)

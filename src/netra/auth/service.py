@@ -58,6 +58,7 @@ class SignedIn:
 
     user: User
     login_id: str
+    via_sso: bool = False  # the login was made by single sign-on, not a password
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _validated_email(email: str) -> str:
+def validated_email(email: str) -> str:
     try:
         return validate_email(normalize_email(email), check_deliverability=False).normalized
     except EmailNotValidError as error:
@@ -101,7 +102,7 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def _issue_tokens(
-    session: AsyncSession, settings: Settings, user_id: str, login_id: str
+    session: AsyncSession, settings: Settings, user_id: str, login_id: str, *, sso: bool = False
 ) -> TokenPair:
     now = utcnow()
     refresh_token = new_refresh_token()
@@ -112,10 +113,11 @@ async def _issue_tokens(
             token_hash=digest(refresh_token),
             created_at=now,
             expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
+            sso=sso,
         )
     )
     await session.flush()
-    access_token = create_access_token(settings, user_id, login_id, now=now)
+    access_token = create_access_token(settings, user_id, login_id, now=now, via_sso=sso)
     return TokenPair(access_token, refresh_token, settings.access_token_ttl_s)
 
 
@@ -123,7 +125,7 @@ async def signup(
     session: AsyncSession, settings: Settings, *, email: str, password: str, name: str | None = None
 ) -> tuple[User, TokenPair]:
     """Create an account and start its first login. Conflict if the email is taken."""
-    address = _validated_email(email)
+    address = validated_email(email)
     check_password_policy(password)
     display_name = _validated_name(name, fallback=address.split("@")[0])
     if await user_by_email(session, address) is not None:
@@ -152,9 +154,11 @@ async def login(
     return user, await start_login(session, settings, user.id)
 
 
-async def start_login(session: AsyncSession, settings: Settings, user_id: str) -> TokenPair:
-    """A new login of the user (a password or a single sign-on proved who it is)."""
-    return await _issue_tokens(session, settings, user_id, login_id=new_id())
+async def start_login(session: AsyncSession, settings: Settings, user_id: str, *,
+                      sso: bool = False) -> TokenPair:
+    """A new login of the user (a password, or with `sso` a single sign-on, proved who
+    it is)."""
+    return await _issue_tokens(session, settings, user_id, login_id=new_id(), sso=sso)
 
 
 async def _revoke_login(session: AsyncSession, login_id: str, now: datetime) -> None:
@@ -197,7 +201,7 @@ async def refresh(
                 RefreshToken.expires_at > now,
             )
             .values(rotated_at=now)
-            .returning(RefreshToken.user_id, RefreshToken.login_id)
+            .returning(RefreshToken.user_id, RefreshToken.login_id, RefreshToken.sso)
         )
     ).one_or_none()
     if claimed is None:
@@ -205,7 +209,8 @@ async def refresh(
     user = await session.get(User, claimed.user_id)
     if user is None:
         raise Unauthorized(BAD_REFRESH_TOKEN)
-    return user, await _issue_tokens(session, settings, user.id, login_id=claimed.login_id)
+    return user, await _issue_tokens(session, settings, user.id, login_id=claimed.login_id,
+                                     sso=claimed.sso)
 
 
 async def logout(session: AsyncSession, refresh_token: str) -> RevokedLogin | None:
@@ -264,11 +269,17 @@ async def signed_in(session: AsyncSession, settings: Settings, token: str) -> Si
     )
     if user is None:  # deleted, or its login revoked, since the token was issued
         raise InvalidToken()
-    return SignedIn(user, claims.login_id)
+    return SignedIn(user, claims.login_id, claims.via_sso)
 
 
 async def user_from_access_token(session: AsyncSession, settings: Settings, token: str) -> User:
     return (await signed_in(session, settings, token)).user
+
+
+async def login_via_sso(session: AsyncSession, login_id: str) -> bool:
+    """Whether this login was made by single sign-on (for a socket, which has no token)."""
+    return bool(await session.scalar(
+        select(RefreshToken.sso).where(RefreshToken.login_id == login_id).limit(1)))
 
 
 async def login_stands(session: AsyncSession, user_id: str, login_id: str) -> bool:
@@ -288,7 +299,15 @@ async def standing_logins(session: AsyncSession, logins: set[tuple[str, str]]) -
     return {login_id for user_id, login_id in rows.tuples() if (user_id, login_id) in logins}
 
 
-async def user_from_api_key(session: AsyncSession, key: str) -> User:
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who an API key speaks for: the organization it writes into, and who made it."""
+
+    user: User
+    organization_id: str
+
+
+async def user_from_api_key(session: AsyncSession, key: str) -> KeyHolder:
     if not is_api_key(key):
         raise InvalidToken("invalid API key")
     row = (
@@ -304,38 +323,42 @@ async def user_from_api_key(session: AsyncSession, key: str) -> User:
     now = utcnow()
     if api_key.last_used_at is None or now - api_key.last_used_at >= _LAST_USED_PRECISION:
         api_key.last_used_at = now
-    return user
+    return KeyHolder(user, api_key.organization_id)
 
 
-async def create_api_key(session: AsyncSession, user_id: str, name: str) -> tuple[ApiKey, str]:
-    """A new key; the plain key is returned only here (only its digest is stored)."""
+async def create_api_key(session: AsyncSession, user_id: str, name: str, *,
+                         organization_id: str) -> tuple[ApiKey, str]:
+    """A new key of the organization, made by the user; the plain key is returned only
+    here (only its digest is stored)."""
     cleaned = name.strip()
     if not cleaned or len(cleaned) > MAX_NAME_LENGTH:
         raise ValidationFailed(f"API key name must be 1 to {MAX_NAME_LENGTH} characters")
     key = new_api_key()
-    api_key = ApiKey(user_id=user_id, name=cleaned, key_hash=digest(key), created_at=utcnow())
+    api_key = ApiKey(user_id=user_id, organization_id=organization_id, name=cleaned,
+                     key_hash=digest(key), created_at=utcnow())
     session.add(api_key)
     await session.flush()
     return api_key, key
 
 
-async def list_api_keys(session: AsyncSession, user_id: str) -> list[ApiKey]:
+async def list_api_keys(session: AsyncSession, organization_id: str) -> list[ApiKey]:
     rows = await session.scalars(
         select(ApiKey)
-        .where(ApiKey.user_id == user_id)
+        .where(ApiKey.organization_id == organization_id)
         .order_by(ApiKey.created_at.desc(), ApiKey.id)
     )
     return list(rows)
 
 
-async def delete_api_key(session: AsyncSession, user_id: str, key_id: str) -> None:
+async def delete_api_key(session: AsyncSession, organization_id: str, key_id: str) -> ApiKey:
     api_key = await session.scalar(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id)
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == organization_id)
     )
-    if api_key is None:  # another user's key is indistinguishable from a missing one
+    if api_key is None:  # another organization's key is indistinguishable from a missing one
         raise NotFound("API key not found")
     await session.delete(api_key)
     await session.flush()
+    return api_key
 
 
 async def ensure_user(session: AsyncSession, *, email: str, password: str, name: str) -> User:

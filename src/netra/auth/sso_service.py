@@ -142,4 +142,4 @@ async def exchange(session: AsyncSession, settings: Settings, code: str,
     user = await session.get(User, user_id) if user_id else None
     if user is None:
         raise Unauthorized(BAD_HANDOFF)
-    return user, await auth_service.start_login(session, settings, user.id)
+    return user, await auth_service.start_login(session, settings, user.id, sso=True)

@@ -26,18 +26,26 @@ class InvalidToken(Unauthorized):
         super().__init__(message, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+# "amr" (RFC 8176): how the login was made, ["sso"] or ["pwd"]; organizations that
+# require single sign-on admit only the first. A token without it counts as a password's.
+SSO_METHOD, PASSWORD_METHOD = "sso", "pwd"
+
+
 class AccessClaims(NamedTuple):
     user_id: str
     login_id: str
+    via_sso: bool = False
 
 
 def create_access_token(
-    settings: Settings, user_id: str, login_id: str, *, now: datetime | None = None
+    settings: Settings, user_id: str, login_id: str, *, now: datetime | None = None,
+    via_sso: bool = False,
 ) -> str:
     issued = now or utcnow()
     claims = {
         "sub": user_id,
         "sid": login_id,
+        "amr": [SSO_METHOD if via_sso else PASSWORD_METHOD],
         "iat": int(issued.timestamp()),
         "exp": int((issued + timedelta(seconds=settings.access_token_ttl_s)).timestamp()),
         "type": ACCESS_TYPE,
@@ -60,7 +68,8 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     if claims.get("type") != ACCESS_TYPE or not isinstance(subject, str) \
             or not isinstance(login_id, str):
         raise InvalidToken()
-    return AccessClaims(subject, login_id)
+    methods = claims.get("amr")
+    return AccessClaims(subject, login_id, isinstance(methods, list) and SSO_METHOD in methods)
 
 
 def new_refresh_token() -> str:

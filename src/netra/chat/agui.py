@@ -42,6 +42,7 @@ from netra.chat import conversation
 from netra.components import Components
 from netra.deps import AppComponents
 from netra.errors import BadRequest
+from netra.orgs.deps import HEADER as ORGANIZATION_HEADER
 from netra.realtime.events import Event, is_terminal
 from netra.realtime.hub import Connection
 from netra.realtime.routes import stored_events
@@ -82,9 +83,9 @@ async def ag_ui(
     # Not the usual CurrentUser dependency: its database session would stay open for as
     # long as the answer streams.
     async with components.db.transaction() as session:
-        user = await auth_service.user_from_access_token(session, components.settings,
-                                                         bearer_token(credentials))
-    user_id = user.id
+        caller = await auth_service.signed_in(session, components.settings,
+                                              bearer_token(credentials))
+    user_id = caller.user.id
     await components.limiter.hit(components.limiter.messages_per_user, user_id)
     try:
         body = RunAgentInput.model_validate(await request.json())
@@ -98,6 +99,8 @@ async def ag_ui(
     try:
         accepted = await conversation.send_message(
             components, user_id, thread_id=body.thread_id, content=question,
+            organization_id=request.headers.get(ORGANIZATION_HEADER) or None,
+            via_sso=caller.via_sso,
             client_msg_id=f"ag-ui:{body.run_id}"[:128])
     except BaseException:
         _stop(components, connection, writer)

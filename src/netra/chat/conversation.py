@@ -50,13 +50,17 @@ def intake(settings: Settings, db: Database) -> Intake:
 
 async def send_message(
     components: ConversationParts, user_id: str, *, thread_id: str, content: str,
-    dataset_id: str | None = None, client_msg_id: str | None = None,
+    organization_id: str | None = None, via_sso: bool = False, dataset_id: str | None = None,
+    client_msg_id: str | None = None,
     acknowledge: Callable[[chat_service.Accepted], None] | None = None,
 ) -> chat_service.Accepted:
     """Accept a message and start its run. `acknowledge` is told first, so that a
-    client hears `message_accepted` before the run's first event."""
+    client hears `message_accepted` before the run's first event. The message asks in
+    `organization_id` (None: the user's personal one): the intake checks that the user
+    may (a member or higher, signed in as it requires; `via_sso`)."""
     accepted = await components.intake.submit(chat_service.MessageRequest(
-        user_id, thread_id, content, dataset_id, chat_service.retry_key(client_msg_id)))
+        user_id, thread_id, content, dataset_id, chat_service.retry_key(client_msg_id),
+        organization_id, via_sso))
     if acknowledge is not None:
         acknowledge(accepted)
     if accepted.created:

@@ -24,6 +24,12 @@ class ThreadUpdate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
 
 
+class ThreadShare(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    organization_id: str | None = Field(
+        max_length=64, description="share into this organization; null: keep it to yourself")
+
+
 class MessageCreate(BaseModel):
     content: str = Field(min_length=1)
     dataset_id: str | None = None
@@ -42,6 +48,9 @@ class Thread(BaseModel):
     id: str
     title: str
     dataset_id: str | None
+    user_id: str = Field(default="", description="whose it is: only they write to it")
+    organization_id: str | None = Field(
+        default=None, description="the organization it is shared into, if any")
     created_at: str
     updated_at: str
 
@@ -51,6 +60,8 @@ class Thread(BaseModel):
             id=row.id,
             title=row.title,
             dataset_id=row.dataset_id,
+            user_id=row.user_id,
+            organization_id=row.organization_id,
             created_at=isoformat_z(row.created_at),
             updated_at=isoformat_z(row.updated_at),
         )

@@ -22,6 +22,7 @@ from netra.auth.models import User
 from netra.chat.models import ACTIVE_RUN_STATUSES, Message, NewMessage, NewRun, Run, Thread
 from netra.db.base import new_id, utcnow
 from netra.errors import NetraError, NotFound, TooLarge, TooManyRuns, ValidationFailed
+from netra.orgs import service as orgs_service
 from netra.realtime import events as event_log
 from netra.realtime.events import Event
 from netra.realtime.models import RunEvent
@@ -47,9 +48,39 @@ async def list_threads(session: AsyncSession, user_id: str) -> list[Thread]:
 
 
 async def get_thread(session: AsyncSession, user_id: str, thread_id: str) -> Thread:
+    """One of the user's own threads (the only ones they may write to)."""
     thread = await session.get(Thread, thread_id)
     if thread is None or thread.user_id != user_id:
         raise NotFound("thread not found")
+    return thread
+
+
+async def readable_thread(session: AsyncSession, user: User, thread_id: str,
+                          organization_id: str | None, *, via_sso: bool) -> Thread:
+    """One of the user's threads (whichever organization the request names), or one
+    shared into the organization it names, of which the user is a member."""
+    thread = await session.get(Thread, thread_id)
+    if thread is not None and thread.user_id == user.id:
+        return thread
+    if thread is None or organization_id is None or thread.organization_id != organization_id:
+        raise NotFound("thread not found")
+    await orgs_service.access(session, user, organization_id, via_sso=via_sso)
+    return thread
+
+
+async def shared_threads(session: AsyncSession, organization_id: str) -> list[Thread]:
+    """The threads shared into the organization, newest first."""
+    query = select(Thread).where(Thread.organization_id == organization_id)
+    return list((await session.scalars(query.order_by(Thread.updated_at.desc()))).all())
+
+
+async def share_thread(session: AsyncSession, user_id: str, thread_id: str,
+                       organization_id: str | None) -> Thread:
+    """Share the user's thread into an organization (whose membership the caller
+    checked), or keep it to themselves again (None)."""
+    thread = await get_thread(session, user_id, thread_id)
+    thread.organization_id = organization_id
+    await session.flush()
     return thread
 
 
@@ -98,9 +129,10 @@ def retry_key(client_msg_id: str | None) -> str | None:
     return client_msg_id
 
 
-async def list_messages(session: AsyncSession, user_id: str, thread_id: str) -> list[Message]:
-    """The thread's messages by question: each answer right under the question it answers."""
-    await get_thread(session, user_id, thread_id)
+async def list_messages(session: AsyncSession, thread: Thread) -> list[Message]:
+    """The thread's messages by question: each answer right under the question it answers
+    (the caller checked the thread is theirs to read)."""
+    thread_id = thread.id
     query = select(Message).where(Message.thread_id == thread_id)
     return by_question(list(
         (await session.scalars(query.order_by(Message.created_at, Message.id))).all()))
@@ -155,6 +187,11 @@ class MessageRequest:
     content: str
     dataset_id: str | None = None
     client_msg_id: str | None = None
+    # The organization the message asks in (None: the user's personal one), where the
+    # user must be a member or higher, signed in as it requires: the dataset must be
+    # one of its datasets.
+    organization_id: str | None = None
+    via_sso: bool = False  # the user's login was a single sign-on
 
 
 @dataclass
@@ -174,11 +211,13 @@ async def accept_message(
     *,
     thread_id: str,
     content: str,
+    organization_id: str | None = None,
     dataset_id: str | None = None,
     client_msg_id: str | None = None,
 ) -> Accepted:
     """Store one message and its queued run (the caller commits, then executes)."""
-    request = MessageRequest(user_id, thread_id, content, dataset_id, client_msg_id)
+    request = MessageRequest(user_id, thread_id, content, dataset_id, client_msg_id,
+                             organization_id)
     [outcome] = await accept_messages(session, settings, [request])
     if isinstance(outcome, Exception):
         raise outcome
@@ -195,13 +234,18 @@ async def accept_messages(
     Set-based, so a burst of messages costs a handful of statements, not a handful each.
     """
     earlier = await _earlier(session, requests)
+    members = await orgs_service.memberships(
+        session, {(r.user_id, r.organization_id) for r in requests})
+    asked_in = {r: found[0].id for r in requests
+                if (found := members.get((r.user_id, r.organization_id))) is not None}
     threads = await _by_id(session, select(Thread.id, Thread.user_id, Thread.dataset_id)
                            .where(Thread.id.in_({r.thread_id for r in requests})))
-    datasets = await _by_id(session, select(Dataset.id, Dataset.user_id).where(Dataset.id.in_(
-        {d for r in requests for d in (r.dataset_id, _thread_dataset(threads, r)) if d})))
+    datasets = await _by_id(session, select(Dataset.id, Dataset.organization_id).where(
+        Dataset.id.in_({d for r in requests for d in (r.dataset_id, _thread_dataset(threads, r))
+                        if d})))
     newest = await dataset_service.newest_datasets(session, {
-        r.user_id for r in requests
-        if not r.dataset_id and not _owns(datasets, _thread_dataset(threads, r), r.user_id)
+        asked_in[r] for r in requests if r in asked_in and not r.dataset_id
+        and not _in(datasets, _thread_dataset(threads, r), asked_in[r])
     })
     active = await _active_runs(session, {r.user_id for r in requests})
     outcomes: list[Accepted | Exception] = []
@@ -211,7 +255,11 @@ async def accept_messages(
             outcomes.append(Accepted(retry.message, retry.run, created=False))
             continue
         try:
-            accepted = _accept(settings, request, threads, datasets, newest, active)
+            admitted = orgs_service.admit(
+                members.get((request.user_id, request.organization_id)), request.user_id,
+                via_sso=request.via_sso, minimum="member", doing="asking questions")
+            accepted = _accept(settings, request, admitted.organization_id, threads, datasets,
+                               newest, active)
         except NetraError as error:
             outcomes.append(error)
             continue
@@ -235,6 +283,7 @@ async def accept_messages(
 def _accept(
     settings: Settings,
     request: MessageRequest,
+    organization_id: str,
     threads: dict[str, Any],
     datasets: dict[str, Any],
     newest: dict[str, str],
@@ -249,7 +298,7 @@ def _accept(
     thread = threads.get(request.thread_id)
     if thread is None or thread.user_id != request.user_id:
         raise NotFound("thread not found")
-    chosen = _choose_dataset(request, thread, datasets, newest)
+    chosen = _choose_dataset(request, organization_id, thread, datasets, newest)
     running = active.get(request.user_id, 0)
     if running >= settings.max_active_runs_per_user:
         raise TooManyRuns(
@@ -320,23 +369,26 @@ def _thread_dataset(threads: dict[str, Any], request: MessageRequest) -> str | N
     return None if thread is None else thread.dataset_id
 
 
-def _owns(datasets: dict[str, Any], dataset_id: str | None, user_id: str) -> bool:
+def _in(datasets: dict[str, Any], dataset_id: str | None, organization_id: str) -> bool:
     dataset = datasets.get(dataset_id or "")
-    return dataset is not None and dataset.user_id == user_id
+    return dataset is not None and dataset.organization_id == organization_id
 
 
 def _choose_dataset(
-    request: MessageRequest, thread: Any, datasets: dict[str, Any], newest: dict[str, str]
+    request: MessageRequest, organization_id: str, thread: Any, datasets: dict[str, Any],
+    newest: dict[str, str],
 ) -> str | None:
-    """Explicit choice, else the thread's last dataset, else the user's newest."""
+    """Explicit choice, else the thread's last dataset, else the organization's newest
+    (all of the organization the message asks in)."""
     if request.dataset_id:
-        if not _owns(datasets, request.dataset_id, request.user_id):
+        if not _in(datasets, request.dataset_id, organization_id):
             raise NotFound("dataset not found")
         return request.dataset_id
     remembered: str | None = thread.dataset_id
-    if _owns(datasets, remembered, request.user_id):  # it may have been deleted since
+    # It may have been deleted since, or be another organization's.
+    if _in(datasets, remembered, organization_id):
         return remembered
-    return newest.get(request.user_id)
+    return newest.get(organization_id)
 
 
 async def _active_runs(session: AsyncSession, user_ids: set[str]) -> dict[str, int]:

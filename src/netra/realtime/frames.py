@@ -34,6 +34,9 @@ class UserMessage(_Frame):
         default=None, max_length=128,
         description="retry key: the same id again answers the first acceptance; blank is none")
     dataset_id: str | None = Field(default=None, description="the dataset this question uses")
+    organization_id: str | None = Field(
+        default=None, description="the organization it asks in (default: your personal one); "
+        "the dataset must be one of its datasets, and you one of its members or higher")
 
 
 class CancelRun(_Frame):

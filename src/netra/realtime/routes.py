@@ -69,6 +69,8 @@ async def websocket(socket: WebSocket) -> None:
     holder = await _admit(components, socket)
     if holder is None:
         return
+    async with components.db.transaction() as session:  # how the login was made stays put
+        via_sso = await auth_service.login_via_sso(session, holder.login_id)
     user_id, quota = holder.user_id, components.settings.max_sockets_per_user
     connection = Connection(socket, user_id, components.settings.ws_send_queue,
                             stored_events(components, user_id), login_id=holder.login_id)
@@ -80,7 +82,7 @@ async def websocket(socket: WebSocket) -> None:
     connection.send({"type": "connected", "user_id": user_id, "connection_id": connection.id,
                      "server_time": isoformat_z(utcnow())})
     try:
-        await _read_forever(components, socket, connection)
+        await _read_forever(components, socket, connection, via_sso)
     except WebSocketDisconnect:
         pass
     finally:
@@ -91,7 +93,8 @@ async def websocket(socket: WebSocket) -> None:
         writer.cancel()
 
 
-async def _read_forever(components: Components, socket: WebSocket, connection: Connection) -> None:
+async def _read_forever(components: Components, socket: WebSocket, connection: Connection,
+                        via_sso: bool) -> None:
     limiter = components.limiter
     while not connection.closed.is_set():
         message = await socket.receive()
@@ -102,7 +105,7 @@ async def _read_forever(components: Components, socket: WebSocket, connection: C
             frame = _parse(components, message)
             if frame["type"] != "ping":  # answered from memory: keep-alives cost no budget
                 await limiter.hit(limiter.messages_per_user, connection.user_id)
-            await _handle(components, connection, frame)
+            await _handle(components, connection, frame, via_sso)
         except NetraError as error:
             reply: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message}
             if isinstance(error, RateLimited):
@@ -147,7 +150,8 @@ def _field(frame: dict[str, Any], name: str, kind: type, required: bool = True) 
     return value
 
 
-async def _handle(components: Components, connection: Connection, frame: dict[str, Any]) -> None:
+async def _handle(components: Components, connection: Connection, frame: dict[str, Any],
+                  via_sso: bool) -> None:
     kind = frame["type"]
     if kind == "ping":
         connection.send({"type": "pong"})
@@ -161,6 +165,9 @@ async def _handle(components: Components, connection: Connection, frame: dict[st
         await conversation.send_message(
             components, connection.user_id, thread_id=_field(frame, "thread_id", str),
             content=_field(frame, "content", str),
+            # checked with the message, in its batch, as any request's: 404 / 403
+            organization_id=_field(frame, "organization_id", str, required=False) or None,
+            via_sso=via_sso,
             dataset_id=_field(frame, "dataset_id", str, required=False),
             client_msg_id=_field(frame, "client_msg_id", str, required=False),
             acknowledge=acknowledge,

@@ -15,6 +15,7 @@ from netra.auth import service as auth_service
 from netra.auth.models import User
 from netra.components import Components
 from netra.errors import NotFound
+from netra.orgs import service as orgs_service
 from netra.telemetry import service as datasets
 from netra.telemetry.import_report import notes_of
 from netra.telemetry.store import ImportResult
@@ -33,19 +34,22 @@ class IngestRequest:
     default_model: str | None = None
 
 
-async def _owner(components: Components, email: str | None) -> str:
+async def _owner(components: Components, email: str | None) -> datasets.Owner:
+    """The user (the demo user by default), importing into their personal organization."""
     settings = components.settings
     async with components.db.transaction() as session:
         if email is None:
             user = await auth_service.ensure_user(
                 session, email=settings.demo_email, password=settings.demo_password, name="Demo"
             )
-            return user.id
-        address = auth_service.normalize_email(email)
-        found = await session.scalar(select(User).where(User.email == address))
-        if found is None:
-            raise NotFound(f"no user with the email {address!r}")
-        return found.id
+        else:
+            address = auth_service.normalize_email(email)
+            found = await session.scalar(select(User).where(User.email == address))
+            if found is None:
+                raise NotFound(f"no user with the email {address!r}")
+            user = found
+        personal = await orgs_service.personal_organization(session, user)
+        return datasets.Owner(personal.id, user.id)
 
 
 async def ingest_file(
@@ -57,7 +61,7 @@ async def ingest_file(
     as_json: bool = False,
 ) -> ImportResult:
     """Import the file for its owner; prints the outcome (or JSON) on `out`."""
-    user_id = await _owner(components, request.owner)
+    owner = await _owner(components, request.owner)
     size = request.path.stat().st_size
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
@@ -68,7 +72,7 @@ async def ingest_file(
         def advance(share: float) -> None:  # called from the import's worker thread
             bar.update(task, completed=share * size)
 
-        dataset_id, result = await _import(components, user_id, request, advance)
+        dataset_id, result = await _import(components, owner, request, advance)
     if as_json:
         out.print_json(json.dumps(_as_dict(dataset_id, result)))
     else:
@@ -77,7 +81,7 @@ async def ingest_file(
 
 
 async def _import(
-    components: Components, user_id: str, request: IngestRequest, advance: Any
+    components: Components, owner: datasets.Owner, request: IngestRequest, advance: Any
 ) -> tuple[str, ImportResult]:
     common: dict[str, Any] = {
         "path": request.path, "fmt": request.fmt, "progress": advance,
@@ -86,11 +90,12 @@ async def _import(
     async with components.db.transaction() as session:
         if request.dataset_id is not None:
             result = await datasets.append_file(
-                session, components.analytics, user_id, request.dataset_id, **common
+                session, components.analytics, owner.organization_id, request.dataset_id,
+                **common
             )
             return request.dataset_id, result
         dataset, result = await datasets.create_from_upload(
-            session, components.analytics, user_id, filename=request.path.name,
+            session, components.analytics, owner, filename=request.path.name,
             name=request.name, **common,
         )  # fmt: skip
         return dataset.id, result

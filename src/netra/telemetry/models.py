@@ -13,10 +13,16 @@ from netra.db.base import Base, UTCDateTime, new_id, utcnow
 
 class Dataset(Base):
     __tablename__ = "datasets"
-    __table_args__ = (Index("ix_datasets_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_datasets_user_created", "user_id", "created_at"),
+        Index("ix_datasets_organization_created", "organization_id", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # Who made it (quotas count per user); the organization is whose it is.
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     format: Mapped[str] = mapped_column(String(40))
     rows: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, cast
 from fastapi import APIRouter, BackgroundTasks, Body, Request, Response, status
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from netra.auth.deps import CurrentUser, IngestUser
+from netra.auth.deps import CurrentUser
 from netra.deps import AppComponents, DbSession
 from netra.errors import BadRequest, TooLarge
+from netra.orgs import audit
+from netra.orgs.deps import CurrentAccess, CurrentActor, CurrentIngester, client_address
 from netra.telemetry import schemas
 from netra.telemetry import service as datasets
 from netra.telemetry.importers import FORMATS
@@ -126,10 +128,11 @@ def _temp_file(directory: Path) -> tuple[Path, BinaryIO]:
 
 @router.post("/api/datasets", status_code=status.HTTP_201_CREATED)
 async def upload_dataset(
-    request: Request, user: CurrentUser, session: DbSession, components: AppComponents,
-    after: BackgroundTasks,
+    request: Request, access: CurrentAccess, actor: CurrentActor, session: DbSession,
+    components: AppComponents, after: BackgroundTasks,
 ) -> schemas.DatasetUploaded:
     """Upload a telemetry file (multipart `file`; form `format`, `name`, defaults)."""
+    access.require("admin", "uploading a dataset")  # before a byte of the body is read
     settings = components.settings
     path, form = await _receive_upload(
         request, uploads_dir(settings), settings.max_upload_bytes
@@ -138,7 +141,7 @@ async def upload_dataset(
         dataset, result = await datasets.create_from_upload(
             session,
             components.analytics,
-            user.id,
+            datasets.Owner(access.organization_id, access.user_id),
             path=path,
             filename=form.filename or "upload",
             fmt=form.fields.get("format") or "auto",
@@ -149,6 +152,8 @@ async def upload_dataset(
         )
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
+    audit.record(session, access.organization_id, actor, "dataset_created", dataset.name,
+                 dataset_id=dataset.id, rows=dataset.rows)
     after.add_task(components.runs.dataset_changed, dataset.id, dataset.version)
     body = schemas.Dataset.model_validate(dataset).model_dump()
     rejects = [schemas.Reject.model_validate(r) for r in result.rejects]
@@ -202,81 +207,100 @@ async def preview_dataset(
 
 @router.post("/api/datasets/demo", status_code=status.HTTP_201_CREATED)
 async def create_demo_dataset(
-    user: CurrentUser,
+    access: CurrentAccess,
+    actor: CurrentActor,
     session: DbSession,
     components: AppComponents,
     after: BackgroundTasks,
     body: Annotated[schemas.DemoCreate | None, Body()] = None,
 ) -> schemas.Dataset:
     """Generate a dataset of realistic demo telemetry."""
+    access.require("admin", "adding a dataset")
     body = body or schemas.DemoCreate()
     dataset = await datasets.create_demo(
-        session, components.analytics, user.id, rows=body.rows, seed=body.seed,
-        clean=body.clean, name=body.name, quota=Quota.of(components.settings),
+        session, components.analytics, datasets.Owner(access.organization_id, access.user_id),
+        rows=body.rows, seed=body.seed, clean=body.clean, name=body.name,
+        quota=Quota.of(components.settings),
     )  # fmt: skip
+    audit.record(session, access.organization_id, actor, "dataset_created", dataset.name,
+                 dataset_id=dataset.id, rows=dataset.rows)
     after.add_task(components.runs.dataset_changed, dataset.id, dataset.version)
     return schemas.Dataset.model_validate(dataset)
 
 
 @router.get("/api/datasets")
-async def list_datasets(user: CurrentUser, session: DbSession) -> list[schemas.Dataset]:
-    """The caller's datasets, newest first."""
-    return [
-        schemas.Dataset.model_validate(d) for d in await datasets.list_datasets(session, user.id)
-    ]
+async def list_datasets(access: CurrentAccess, session: DbSession) -> list[schemas.Dataset]:
+    """The organization's datasets, newest first."""
+    found = await datasets.list_datasets(session, access.organization_id)
+    return [schemas.Dataset.model_validate(d) for d in found]
 
 
 @router.get("/api/datasets/{dataset_id}")
-async def get_dataset(dataset_id: str, user: CurrentUser, session: DbSession) -> schemas.Dataset:
-    """One of the caller's datasets."""
-    return schemas.Dataset.model_validate(await datasets.get_dataset(session, user.id, dataset_id))
+async def get_dataset(
+    dataset_id: str, access: CurrentAccess, session: DbSession
+) -> schemas.Dataset:
+    """One of the organization's datasets."""
+    found = await datasets.get_dataset(session, access.organization_id, dataset_id)
+    return schemas.Dataset.model_validate(found)
 
 
 @router.get("/api/datasets/{dataset_id}/summary")
 async def get_dataset_summary(
-    dataset_id: str, user: CurrentUser, session: DbSession, components: AppComponents
+    dataset_id: str, access: CurrentAccess, session: DbSession, components: AppComponents
 ) -> dict[str, Any]:
     """Spend, requests, tokens, p50/p95 latency, error rate; spend by model, provider,
     feature and day; and the source's reported cost against ours."""
-    return await datasets.dataset_summary(session, components.analytics, user.id, dataset_id)
+    return await datasets.dataset_summary(session, components.analytics,
+                                          access.organization_id, dataset_id)
 
 
 @router.delete("/api/datasets/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_dataset(
-    dataset_id: str, user: CurrentUser, session: DbSession, components: AppComponents
+    dataset_id: str, access: CurrentAccess, actor: CurrentActor, session: DbSession,
+    components: AppComponents,
 ) -> Response:
     """Delete a dataset and its records."""
-    await datasets.delete_dataset(session, components.analytics, user.id, dataset_id)
+    await datasets.get_dataset(session, access.organization_id, dataset_id)  # 404 first
+    access.require("admin", "deleting a dataset")
+    gone = await datasets.delete_dataset(session, components.analytics, access.organization_id,
+                                         dataset_id)
+    audit.record(session, access.organization_id, actor, "dataset_deleted", gone.name,
+                 dataset_id=dataset_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/api/ingest/datasets", status_code=status.HTTP_201_CREATED)
 async def create_ingest_dataset(
-    body: schemas.DatasetCreate, user: IngestUser, session: DbSession, components: AppComponents,
+    body: schemas.DatasetCreate, caller: CurrentIngester, request: Request, session: DbSession,
+    components: AppComponents,
 ) -> schemas.Dataset:
     """Create an empty dataset to fill through the ingestion API (API key or bearer)."""
     quota = Quota.of(components.settings)
-    return schemas.Dataset.model_validate(
-        await datasets.create_empty(session, user.id, name=body.name, quota=quota)
-    )
+    dataset = await datasets.create_empty(
+        session, datasets.Owner(caller.organization_id, caller.user.id), name=body.name,
+        quota=quota)
+    audit.record(session, caller.organization_id,
+                 audit.Actor(caller.user.id, client_address(request)), "dataset_created",
+                 dataset.name, dataset_id=dataset.id, rows=0)
+    return schemas.Dataset.model_validate(dataset)
 
 
 @router.post("/api/ingest/{dataset_id}/records", status_code=status.HTTP_202_ACCEPTED)
 async def ingest_records(
     dataset_id: str,
     records: list[dict[str, Any]],
-    user: IngestUser,
+    caller: CurrentIngester,
     session: DbSession,
     components: AppComponents,
     after: BackgroundTasks,
 ) -> schemas.IngestAccepted:
     """Add records to a dataset; re-sent request_ids are never counted twice."""
     result = await datasets.ingest_records(
-        session, components.analytics, user.id, dataset_id, records,
-        quota=Quota.of(components.settings),
+        session, components.analytics, datasets.Owner(caller.organization_id, caller.user.id),
+        dataset_id, records, quota=Quota.of(components.settings),
     )
     if result.inserted_rows:  # analysed once the batches settle
-        dataset = await datasets.get_dataset(session, user.id, dataset_id)
+        dataset = await datasets.get_dataset(session, caller.organization_id, dataset_id)
         after.add_task(components.runs.dataset_changed, dataset_id, dataset.version)
     return schemas.IngestAccepted(
         accepted=result.rows,

@@ -5,7 +5,9 @@ row and its records change together; every way in (upload, append, demo, API ing
 refreshes the row from the store through the same `_apply`, and every operation on a
 dataset named by id goes through the one owner check (`get_dataset`).
 
-Every query filters by owner: another user's dataset is NotFound, never Forbidden.
+Datasets belong to an organization; every query filters by it: another organization's
+dataset is NotFound, never Forbidden. Which roles may do what is the caller's to check
+(`netra.orgs`); the user who makes a dataset is kept too, as quotas count per user.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,15 @@ from netra.telemetry.models import Dataset, IngestedRequest
 from netra.telemetry.quota import Quota, check_new_dataset, check_rows
 from netra.telemetry.schemas import MAX_INGEST_RECORDS
 from netra.telemetry.store import AnalyticsStore, ImportResult, Progress, Reject
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose a new dataset or its new rows are: the organization's, added by this user
+    (whose quota they count against)."""
+
+    organization_id: str
+    user_id: str
 
 
 def _apply(dataset: Dataset, result: ImportResult) -> None:
@@ -64,7 +75,7 @@ def _nothing_usable(filename: str, result: ImportResult) -> ValidationFailed:
 async def create_from_upload(
     session: AsyncSession,
     store: AnalyticsStore,
-    user_id: str,
+    owner: Owner,
     *,
     path: Path,
     filename: str,
@@ -79,7 +90,7 @@ async def create_from_upload(
     TooLarge (and nothing kept) past the user's quota."""
     check_format(fmt)
     if quota is not None:
-        await check_new_dataset(session, user_id, quota)
+        await check_new_dataset(session, owner.user_id, quota)
     dataset_id = new_id()
     result = await store.import_file(
         dataset_id, path, fmt, default_provider=default_provider, default_model=default_model,
@@ -90,13 +101,14 @@ async def create_from_upload(
         raise _nothing_usable(filename, result)
     if quota is not None:
         try:
-            await check_rows(session, user_id, quota, result.dataset_rows)
+            await check_rows(session, owner.user_id, quota, result.dataset_rows)
         except TooLarge:
             await store.delete_dataset(dataset_id)
             raise
     dataset = Dataset(
         id=dataset_id,
-        user_id=user_id,
+        user_id=owner.user_id,
+        organization_id=owner.organization_id,
         name=(name or filename or "upload")[:200],
         format=result.format,
         rejected_rows=result.rejected_rows,
@@ -108,7 +120,7 @@ async def create_from_upload(
 async def append_file(
     session: AsyncSession,
     store: AnalyticsStore,
-    user_id: str,
+    organization_id: str,
     dataset_id: str,
     *,
     path: Path,
@@ -117,9 +129,9 @@ async def append_file(
     default_provider: str | None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Add a file's rows to one of the user's datasets (NotFound for anyone else's)."""
+    """Add a file's rows to one of the organization's datasets (NotFound for another's)."""
     check_format(fmt)
-    dataset = await get_dataset(session, user_id, dataset_id)
+    dataset = await get_dataset(session, organization_id, dataset_id)
     result = await store.import_file(
         dataset_id, path, fmt, default_provider=default_provider, default_model=default_model,
         progress=progress,
@@ -133,7 +145,7 @@ async def append_file(
 async def create_demo(
     session: AsyncSession,
     store: AnalyticsStore,
-    user_id: str,
+    owner: Owner,
     *,
     rows: int = 20000,
     seed: int = 42,
@@ -143,13 +155,14 @@ async def create_demo(
 ) -> Dataset:
     """A dataset of generated, realistic telemetry; `clean` plants no inefficiency."""
     if quota is not None:
-        await check_new_dataset(session, user_id, quota, rows)
+        await check_new_dataset(session, owner.user_id, quota, rows)
     dataset_id = new_id()
     result = await store.generate_demo(dataset_id, rows=rows, seed=seed, clean=clean)
     kind = "Clean demo workload" if clean else "Demo workload"
     dataset = Dataset(
         id=dataset_id,
-        user_id=user_id,
+        user_id=owner.user_id,
+        organization_id=owner.organization_id,
         name=name or f"{kind} ({rows:,} requests, seed {seed})",
         format="demo",
         rejected_rows=0,
@@ -158,14 +171,14 @@ async def create_demo(
     return await _save(session, store, dataset)
 
 
-async def create_empty(session: AsyncSession, user_id: str, *, name: str,
+async def create_empty(session: AsyncSession, owner: Owner, *, name: str,
                        quota: Quota | None = None) -> Dataset:
     """An empty dataset that the ingestion API fills."""
     if quota is not None:
-        await check_new_dataset(session, user_id, quota)
+        await check_new_dataset(session, owner.user_id, quota)
     dataset = Dataset(
-        id=new_id(), user_id=user_id, name=name, format="api", rows=0, rejected_rows=0,
-        total_cost_usd=0.0,
+        id=new_id(), user_id=owner.user_id, organization_id=owner.organization_id, name=name,
+        format="api", rows=0, rejected_rows=0, total_cost_usd=0.0,
     )  # fmt: skip
     session.add(dataset)
     await session.flush()
@@ -177,14 +190,16 @@ async def create_empty(session: AsyncSession, user_id: str, *, name: str,
 OWN_FORMAT = "netra"
 
 
-async def own_dataset(session: AsyncSession, user_id: str, name: str) -> Dataset:
-    """The user's dataset the platform fills itself, made (empty) if there is none."""
-    query = select(Dataset).where(Dataset.user_id == user_id, Dataset.name == name,
+async def own_dataset(session: AsyncSession, owner: Owner, name: str) -> Dataset:
+    """The user's dataset the platform fills itself (in the organization `owner` names:
+    their personal one), made (empty) if there is none."""
+    query = select(Dataset).where(Dataset.organization_id == owner.organization_id,
+                                  Dataset.user_id == owner.user_id, Dataset.name == name,
                                   Dataset.format == OWN_FORMAT)
     found = (await session.scalars(query.order_by(Dataset.created_at).limit(1))).first()
     if found is not None:
         return found
-    dataset = await create_empty(session, user_id, name=name)
+    dataset = await create_empty(session, owner, name=name)
     dataset.format = OWN_FORMAT
     return dataset
 
@@ -199,20 +214,21 @@ async def _save(session: AsyncSession, store: AnalyticsStore, dataset: Dataset) 
     return dataset
 
 
-async def list_datasets(session: AsyncSession, user_id: str) -> list[Dataset]:
-    """The user's datasets, newest first."""
+async def list_datasets(session: AsyncSession, organization_id: str) -> list[Dataset]:
+    """The organization's datasets, newest first."""
     rows = await session.scalars(
         select(Dataset)
-        .where(Dataset.user_id == user_id)
+        .where(Dataset.organization_id == organization_id)
         .order_by(Dataset.created_at.desc(), Dataset.id.desc())
     )
     return list(rows)
 
 
-async def get_dataset(session: AsyncSession, user_id: str, dataset_id: str) -> Dataset:
-    """The user's dataset; NotFound for a missing or another user's one."""
+async def get_dataset(session: AsyncSession, organization_id: str, dataset_id: str) -> Dataset:
+    """The organization's dataset; NotFound for a missing or another organization's one."""
     dataset = await session.scalar(
-        select(Dataset).where(Dataset.id == dataset_id, Dataset.user_id == user_id)
+        select(Dataset).where(Dataset.id == dataset_id,
+                              Dataset.organization_id == organization_id)
     )
     if dataset is None:
         raise NotFound("dataset not found")
@@ -220,23 +236,24 @@ async def get_dataset(session: AsyncSession, user_id: str, dataset_id: str) -> D
 
 
 async def delete_dataset(
-    session: AsyncSession, store: AnalyticsStore, user_id: str, dataset_id: str
-) -> None:
-    dataset = await get_dataset(session, user_id, dataset_id)
+    session: AsyncSession, store: AnalyticsStore, organization_id: str, dataset_id: str
+) -> Dataset:
+    dataset = await get_dataset(session, organization_id, dataset_id)
     await session.delete(dataset)
     await session.flush()
     await store.delete_dataset(dataset_id)
+    return dataset
 
 
 async def ingest_records(
     session: AsyncSession,
     store: AnalyticsStore,
-    user_id: str,
+    owner: Owner,
     dataset_id: str,
     records: list[dict[str, Any]],
     quota: Quota | None = None,
 ) -> ImportResult:
-    """Add records to the user's dataset; re-sent request_ids are accepted, not re-added;
+    """Add records to the organization's dataset; re-sent request_ids are accepted, not re-added;
     TooLarge (nothing added) when the batch would pass the user's row quota.
 
     The batch's request_ids are claimed in `ingested_requests` in the caller's transaction
@@ -247,9 +264,9 @@ async def ingest_records(
     """
     if len(records) > MAX_INGEST_RECORDS:
         raise TooLarge(f"at most {MAX_INGEST_RECORDS} records per call (got {len(records)})")
-    dataset = await get_dataset(session, user_id, dataset_id)
+    dataset = await get_dataset(session, owner.organization_id, dataset_id)
     if quota is not None:
-        await check_rows(session, user_id, quota, len(records))
+        await check_rows(session, owner.user_id, quota, len(records))
     # One batch at a time per dataset (PostgreSQL; SQLite has one writer): its totals
     # are read, added to and written back.
     await session.refresh(dataset, with_for_update=True)
@@ -351,19 +368,21 @@ def _valid(record: Any) -> bool:
     return True
 
 
-async def newest_datasets(session: AsyncSession, user_ids: set[str]) -> dict[str, str]:
-    """Each of these users' newest dataset (users without one are left out)."""
-    if not user_ids:
+async def newest_datasets(session: AsyncSession, organization_ids: set[str]) -> dict[str, str]:
+    """Each of these organizations' newest dataset (those without one are left out)."""
+    if not organization_ids:
         return {}
     order = (Dataset.created_at.desc(), Dataset.id.desc())
     ranked = (
-        select(Dataset.user_id, Dataset.id,
-               func.row_number().over(partition_by=Dataset.user_id, order_by=order).label("n"))
-        .where(Dataset.user_id.in_(user_ids), Dataset.format != OWN_FORMAT)
+        select(Dataset.organization_id, Dataset.id,
+               func.row_number().over(partition_by=Dataset.organization_id,
+                                      order_by=order).label("n"))
+        .where(Dataset.organization_id.in_(organization_ids), Dataset.format != OWN_FORMAT)
         .subquery()
     )
-    rows = await session.execute(select(ranked.c.user_id, ranked.c.id).where(ranked.c.n == 1))
-    return {user_id: dataset_id for user_id, dataset_id in rows.tuples()}
+    rows = await session.execute(
+        select(ranked.c.organization_id, ranked.c.id).where(ranked.c.n == 1))
+    return {organization_id: dataset_id for organization_id, dataset_id in rows.tuples()}
 
 
 # Where the source reported a cost: its total beside ours, over the same requests.
@@ -398,11 +417,11 @@ async def reported_cost(store: AnalyticsStore, dataset_id: str) -> dict[str, Any
 
 
 async def dataset_summary(
-    session: AsyncSession, store: AnalyticsStore, user_id: str, dataset_id: str
+    session: AsyncSession, store: AnalyticsStore, organization_id: str, dataset_id: str
 ) -> dict[str, Any]:
     """Spend, requests, tokens, latency, errors, and spend by model, provider, feature
-    and day, of one of the user's datasets (NotFound for anyone else's)."""
-    await get_dataset(session, user_id, dataset_id)
+    and day, of one of the organization's datasets (NotFound for another's)."""
+    await get_dataset(session, organization_id, dataset_id)
     return await summarise(store, dataset_id)
 
 

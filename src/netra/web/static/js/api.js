@@ -8,6 +8,11 @@
 // with localStorage is contained by the page never inserting server strings as HTML.
 
 const KEY = "netra.auth";
+// The organization every request acts in (the X-Netra-Organization header); none: the
+// user's personal one. Kept per tab and across reloads; forgotten on signing out.
+const ORG_KEY = "netra.organization";
+const ORG_HEADER = "X-Netra-Organization";
+let organization = sessionStorage.getItem(ORG_KEY) || localStorage.getItem(ORG_KEY);
 const REFRESH_MARGIN_MS = 60_000;  // refresh this long before the access token expires
 const listeners = new Set();
 let auth = read();
@@ -30,12 +35,25 @@ function read() {
 function save(next) {
   auth = next;
   if (next) localStorage.setItem(KEY, JSON.stringify(next));
-  else localStorage.removeItem(KEY);
+  else {
+    localStorage.removeItem(KEY);
+    setOrganization(null);  // the next user of this browser starts in their own
+  }
   schedule();
   for (const fn of listeners) fn(auth);
 }
 
 export const session = () => auth;
+export const currentOrganization = () => organization;
+
+/** Act in this organization from now on (null: the personal one). */
+export function setOrganization(id) {
+  organization = id || null;
+  for (const store of [sessionStorage, localStorage]) {
+    if (organization) store.setItem(ORG_KEY, organization);
+    else store.removeItem(ORG_KEY);
+  }
+}
 export function onAuthChange(fn) { listeners.add(fn); }
 
 // Another tab signed in, out, or rotated the pair.
@@ -131,6 +149,7 @@ export async function request(method, path, body, { auth: useAuth = true, retry 
   if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   const sentWith = useAuth ? auth?.access_token : undefined;
   if (sentWith) headers.Authorization = `Bearer ${sentWith}`;
+  if (sentWith && organization) headers[ORG_HEADER] = organization;
   let response;
   try {
     response = await fetch(path, {
@@ -170,6 +189,7 @@ export async function upload(form, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/datasets");
     xhr.setRequestHeader("Authorization", `Bearer ${auth?.access_token}`);
+    if (organization) xhr.setRequestHeader(ORG_HEADER, organization);
     xhr.upload.addEventListener("progress", (e) => {
       if (e.lengthComputable) onProgress(e.loaded / e.total);
     });

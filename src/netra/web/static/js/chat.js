@@ -1,6 +1,6 @@
 // The chat screen: a thread's history, the composer, live runs and their recovery.
 import { $, h, announce, showError } from "./dom.js";
-import { ApiError, request } from "./api.js";
+import { ApiError, currentOrganization, request, session } from "./api.js";
 import { MESSAGE_LIMIT_BYTES, describe } from "./errors.js";
 import { RunStore } from "./store.js";
 import { RunView } from "./timeline.js";
@@ -172,6 +172,7 @@ export async function openThread(threadId) {
   if (threadId && threadId === state.threadId) return;
   const navigation = ++state.navigation;  // a newer navigation wins over a slower load
   reset(threadId);
+  readOnly(false);
   if (!threadId) {
     $("thread-title").textContent = "New chat";
     selectDataset(null);
@@ -199,9 +200,18 @@ export async function openThread(threadId) {
   }
   if (navigation !== state.navigation) return;
   $("thread-title").textContent = thread.title;
+  readOnly(thread.user_id !== session()?.user?.id);
   selectDataset(thread.dataset_id);
   renderHistory(messages);
   ready();
+}
+
+/** A colleague's thread shared into the organization is read, not written to. */
+function readOnly(shared) {
+  $("composer-input").disabled = shared;
+  $("send-btn").disabled = shared;
+  $("composer-input").placeholder = shared
+    ? "A colleague's thread, shared with the organization: you can read it, not ask in it." : "";
 }
 
 /** The chat is on screen and usable (a performance mark the web benchmark reads). */
@@ -392,6 +402,8 @@ async function send() {
   const frame = { type: "user_message", thread_id: threadId, content, client_msg_id: clientMsgId };
   const datasetId = selectedDataset();
   if (datasetId) frame.dataset_id = datasetId;
+  const organizationId = currentOrganization();  // REST sends it as a header
+  if (organizationId) frame.organization_id = organizationId;
   $("log").querySelector(".intro")?.remove();
   const bubble = userBubble(content);
   bubble.dataset.pending = "true";

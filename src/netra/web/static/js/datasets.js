@@ -93,7 +93,7 @@ function render() {
          h("span", { class: "nowrap" }, day(d.last_ts))] : ""),
     h("td", { class: "actions" },
       h("a", { href: board(d), class: "button", "aria-label": `Dashboard of ${d.name}` }, "Dashboard"),
-      h("button", { type: "button", "aria-label": `Delete dataset ${d.name}`,
+      h("button", { type: "button", class: "admin-only", "aria-label": `Delete dataset ${d.name}`,
                     onclick: () => remove(d) }, "Delete")))));
 }
 

@@ -1,6 +1,7 @@
 // API keys for the ingestion API: create (shown once), list, revoke.
 import { $, h, ask, day, showError, showInfo, toast } from "./dom.js";
 import { request } from "./api.js";
+import { manages } from "./members.js";
 
 export function initKeys() {
   $("key-form").addEventListener("submit", (e) => { e.preventDefault(); create(); });
@@ -15,6 +16,10 @@ export function initKeys() {
 }
 
 export async function loadKeys() {
+  if (!manages()) {  // keys are the organization's admins' to see
+    $("key-list").replaceChildren();
+    return;
+  }
   const keys = await request("GET", "/api/api-keys");
   $("key-list").replaceChildren(...keys.map((k) => h("tr", { dataset: { keyId: k.id } },
     h("td", {}, k.name),

@@ -1,15 +1,18 @@
 // Boot: sign-in state, the socket, hash routes (#/chat/<id>, #/datasets, #/datasets/<id>
-// (its dashboard), #/keys), theme.
+// (its dashboard), #/keys, #/members, #/invitations/<token>), the organization switcher,
+// theme.
 import { $, clearToasts, showError } from "./dom.js";
 import { logout, onAuthChange, session } from "./api.js";
 import { Live } from "./socket.js";
 import { initAuth, showAuth } from "./auth.js";
 import { connectionChanged, initChat, onConnected, onFrame, openThread, signOutChat,
          threadDeleted, threadRenamed } from "./chat.js";
-import { clearThreads, initThreads, loadThreads } from "./threads.js";
+import { clearThreads, initThreads, loadShared, loadThreads } from "./threads.js";
 import { clearDatasets, initDatasets, loadDatasets } from "./datasets.js";
 import { clearKeys, initKeys, loadKeys } from "./keys.js";
 import { closeDashboard, initDashboard, openDashboard } from "./dashboard.js";
+import { acceptInvitation, clearMembers, initMembers, loadMembers, loadOrganizations,
+         sayIfLost } from "./members.js";
 
 const CONNECTION_TEXT = {
   connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…", offline: "Offline",
@@ -33,7 +36,14 @@ const phone = matchMedia("(max-width: 720px)");
 function route() {
   if (entered === null) return;
   const [, screen = "chat", id = ""] = location.hash.split("/");
-  const views = { chat: "chat-view", datasets: "datasets-view", keys: "keys-view" };
+  if (screen === "invitations" && id) {  // an invitation's link: join, then see its members
+    // The token leaves the address bar (and the history) before anything else happens.
+    history.replaceState(null, "", "#/members");
+    acceptInvitation(id, organizationChanged);
+    return;
+  }
+  const views = { chat: "chat-view", datasets: "datasets-view", keys: "keys-view",
+                  members: "members-view" };
   const current = views[screen] ? screen : "chat";
   const dashboard = current === "datasets" && id !== "";  // a dataset's, under Datasets
   const place = dashboard ? `dashboard/${id.split("?")[0]}` : current;
@@ -49,11 +59,34 @@ function route() {
   closeMenu();
   if (current === "chat") openThread(id || null);
   if (current === "keys") loadKeys().catch((e) => showError(e, "Could not load the API keys"));
+  if (current === "members") {
+    loadMembers().catch((e) => showError(e, "Could not load the members"));
+  }
   if (dashboard) openDashboard(id);
   else closeDashboard();
   if (current === "datasets" && !dashboard) {
     loadDatasets().catch((e) => showError(e, "Could not load datasets"));
   }
+}
+
+// Another organization: its datasets (the chat's picker too), and the screen shown again
+// in it; a dataset's dashboard belongs to the organization left, so back to the list.
+function organizationChanged() {
+  return entered ? loadInOrganization({ switched: true }) : Promise.resolve();
+}
+
+// The caller's organizations and role first (what the screens offer follows the role),
+// then the organization's datasets and the screen.
+function loadInOrganization({ switched = false } = {}) {
+  return loadOrganizations({ notify: false })
+    .catch((e) => showError(e, "Could not load your organizations"))
+    .finally(() => {
+      loadDatasets().catch((e) => showError(e, "Could not load datasets"));
+      loadShared().catch((e) => showError(e, "Could not load the shared threads"));
+      if (switched && location.hash.startsWith("#/datasets/")) location.hash = "#/datasets";
+      else route();
+      sayIfLost();
+    });
 }
 
 function enter() {
@@ -68,8 +101,7 @@ function enter() {
   $("who").textContent = session()?.user?.email || "";
   live.start();
   loadThreads().catch((e) => showError(e, "Could not load the threads"));
-  loadDatasets().catch((e) => showError(e, "Could not load datasets"));
-  route();
+  loadInOrganization();
 }
 
 function signedOut(message = "") {
@@ -81,6 +113,7 @@ function signedOut(message = "") {
   clearThreads();
   clearDatasets();
   clearKeys();
+  clearMembers();
   showAuth(message);
 }
 
@@ -155,6 +188,7 @@ initThreads({ renamed: threadRenamed, deleted: threadDeleted });
 initDatasets();
 initDashboard();
 initKeys();
+initMembers({ changed: organizationChanged });
 onAuthChange((auth) => (auth ? enter() : signedOut()));
 window.addEventListener("hashchange", route);
 if (session()) enter();
