@@ -2,8 +2,9 @@
 
 Once rows settle after an import or an ingestion (debounced: a stream of ingestion
 batches makes one job, for the latest version), one workflow computes the standard
-results (profile, overview, breakdowns, latency, errors, providers, all eight finders)
-and keeps them per version (`analysis.cache`). A question that arrives first starts the
+results (profile, overview, breakdowns, latency, errors, providers, all eight finders),
+then what the question most asked derives from them (its action plan), and keeps them
+per version (`analysis.cache`). A question that arrives first starts the
 same workflow (its id names the dataset and version, so two questions make one
 computation) and waits for it; every later question reads the results back.
 
