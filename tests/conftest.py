@@ -13,6 +13,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from netra.db import Database
 from netra.telemetry.store.duckdb_store import DuckDBStore
+from tests.in_process import app_client
 from tests.telemetry.helpers import open_store
 
 pytest_plugins = ["tests.fakes.openai_server"]
@@ -109,3 +111,11 @@ async def store(tmp_path: Path) -> AsyncIterator[DuckDBStore]:
     its own `store`, e.g. with data in it)."""
     async with open_store(tmp_path) as opened:
         yield opened
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole app in this process on the embedded default, over HTTP without a socket
+    (a module may define its own `client`, e.g. with other settings)."""
+    async with app_client(tmp_path) as http:
+        yield http

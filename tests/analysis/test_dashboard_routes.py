@@ -3,19 +3,10 @@ tmp_path) over ASGI: the owner's answers, the errors in words, another user's 40
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from tests.in_process import app_client, signed_up
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(tmp_path) as http:
-        yield http
+from tests.in_process import signed_up
 
 
 async def test_the_owner_reads_the_dashboard_and_pages_others_get_404(

@@ -3,7 +3,7 @@ the notes importers add to it; and where it is answered (upload, ingestion API).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -15,7 +15,6 @@ from netra.telemetry.importers import IMPORTERS, Importer, Parsed
 from netra.telemetry.importers._base import rows_of, with_notes
 from netra.telemetry.importers._json import items
 from netra.telemetry.schema import Defaults
-from tests.in_process import app_client
 from tests.telemetry.helpers import open_store, record, write
 
 CSV = (
@@ -100,12 +99,6 @@ async def test_an_unpriced_model_is_named_with_the_reason(tmp_path: Path) -> Non
         "cost unknown for acme-llm-9000 (openai): not in the price catalogue",
         "cost unknown for whisper-large-v3 (groq): priced per audio hour, not per token",
     ]
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(tmp_path) as http:
-        yield http
 
 
 async def test_the_upload_and_the_ingestion_api_answer_with_the_report(

@@ -4,16 +4,14 @@ kept; and the refusal of a file with no usable row, with what to do."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from netra.telemetry.import_report import UNLOCKS
 from netra.telemetry.importers._columns import UNKNOWN
 from netra.telemetry.preview import PREVIEW_BYTES, SAMPLE_ROWS
-from tests.in_process import app_client, signed_up
+from tests.in_process import signed_up
 
 # A CSV as people export it: usual names, no provider column, two vendors, a column of
 # their own (team).
@@ -23,12 +21,6 @@ NATURAL = (
     "2026-11-01T10:01:00Z,claude-sonnet-4-5,2000,200,2.25,search,blue\n"
 )
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(tmp_path) as http:
-        yield http
 
 
 async def _preview(client: httpx.AsyncClient, headers: dict[str, str], content: bytes,

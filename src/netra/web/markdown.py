@@ -47,15 +47,16 @@ def render_markdown(text: str) -> str:
 
 # -- answers in sections ---------------------------------------------------------------
 #
-# An answer goes to the page in chunks and its whole HTML is stored with it; rendering is
-# most of what a cached answer costs (markdown-it is pure Python), so each section is
-# rendered once. A chunk ends only before a heading, outside a code fence: a heading
-# closes every open block (list, table, quote, paragraph), so the chunks rendered one by
-# one are, joined, exactly the whole rendered at once.
+# An answer goes to the page in chunks and its whole HTML is stored with it and read back
+# with the history: each section is rendered once and its HTML reused. A chunk ends only
+# before a heading, outside a code fence: a heading closes every open block (list, table,
+# quote, paragraph), so the chunks rendered one by one are, joined, exactly the whole
+# rendered at once.
 
 
-def _cut(text: str, size: int) -> int:
-    """Where a chunk of `text` ends: after the first blank line past `size` characters that
+def next_section(text: str, size: int) -> int:
+    """Where the chunk at the head of `text` ends (text arriving piece by piece is cut
+    where `sections` cuts the whole): after the first blank line past `size` characters that
     a heading follows, outside a code fence (0: not in `text` yet)."""
     start = size
     while (blank := text.find("\n\n", start)) != -1:
@@ -69,16 +70,10 @@ def _cut(text: str, size: int) -> int:
 def sections(text: str, size: int) -> list[str]:
     """`text` in chunks of whole sections, each at least `size` characters but the last."""
     parts: list[str] = []
-    while end := _cut(text, size):
+    while end := next_section(text, size):
         parts.append(text[:end])
         text = text[end:]
     return [*parts, text] if text else parts
-
-
-def next_section(buffer: str, size: int) -> int:
-    """For text arriving piece by piece: where the chunk at the head of `buffer` ends,
-    the same cut `sections` makes of the whole (0: wait for more)."""
-    return _cut(buffer, size)
 
 
 # The same sections come back: the same answer written again (the same question on the
