@@ -161,9 +161,13 @@ class Settings(BaseSettings):
     """runs executing at once in one process; more wait on the queue"""
     max_concurrent_runs_total: int = Field(default=512, ge=1)  # across every process
     """runs executing at once across every process"""
-    max_concurrent_runs_per_user: int = Field(default=3, ge=1)  # one user cannot starve others
-    """one user's runs executing at once (a queue partition per user), so no one starves the
-    others"""
+    # Unset by default: the intake's limit (`max_active_runs_per_user`) already keeps one
+    # user from filling the queue, and a queue partition per user costs DBOS one claim
+    # transaction per waiting user on every poll (a fifth of a 200-user burst's CPU).
+    max_concurrent_runs_per_user: int | None = Field(default=None, ge=1)
+    """one user's runs executing at once (a queue partition per user; the others wait on the
+    queue); unset, a user's runs are bounded by NETRA_MAX_ACTIVE_RUNS_PER_USER alone. Change it
+    while no run is queued"""
     run_timeout_s: float = Field(default=120.0, gt=0)
     """a run still going this long after it started ends with `agent_error` (`timeout`), wherever it
     executes, across restarts"""

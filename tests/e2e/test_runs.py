@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.client import check_run_invariants, signup
+from tests.e2e.client import check_run_invariants, is_terminal, signup
 from tests.e2e.server import Server, running_server
 from tests.fakes.openai_server import FakeOpenAI, running_fake_openai
 
@@ -155,6 +155,56 @@ async def test_sixth_concurrent_run_is_refused(
         events = await socket.run_events(run_id)
         check_run_invariants(events)
     await socket.close()
+
+
+def _answering(frames: list[dict[str, Any]], run_id: str) -> list[int]:
+    """Where, in the order a socket received them, the run's answer was streaming."""
+    return [i for i, f in enumerate(frames)
+            if f.get("run_id") == run_id and f["type"] == "answer_delta"]
+
+
+def _ended(frames: list[dict[str, Any]], run_id: str) -> int:
+    return next(i for i, f in enumerate(frames)
+                if f.get("run_id") == run_id and "seq" in f and is_terminal(f))
+
+
+async def _two_runs(server: Server, http: httpx.AsyncClient) -> tuple[list[dict[str, Any]],
+                                                                     str, str]:
+    """One user asks in two threads at once; every frame their socket got, in order."""
+    user = await signup(http, server.ws_url)
+    socket = await user.socket()
+    first = (await socket.ask(await user.thread("a"), "How can we cut costs?"))["run_id"]
+    second = (await socket.ask(await user.thread("b"), "Where does the money go?"))["run_id"]
+    for run_id in (first, second):
+        events = await socket.run_events(run_id)
+        check_run_invariants(events)
+        assert events[-1]["type"] == "agent_completed", events[-1]
+    await socket.close()
+    return socket.frames, first, second
+
+
+async def test_one_users_runs_execute_side_by_side_by_default(
+    slow_server: Server, client: httpx.AsyncClient
+) -> None:
+    """No per-user cap is set: the intake's limit bounds a user's runs, and two of them
+    execute at once (the second streams its answer while the first still does)."""
+    frames, first, second = await _two_runs(slow_server, client)
+    assert _answering(frames, second)[0] < _ended(frames, first)
+
+
+async def test_a_per_user_cap_keeps_a_users_next_run_waiting_on_the_queue(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """NETRA_MAX_CONCURRENT_RUNS_PER_USER=1: both runs are accepted at once, but one
+    executes only once the other has ended (a queue partition per user; which goes first
+    is the queue's choice)."""
+    with running_server(tmp_path / "capped", NETRA_MAX_CONCURRENT_RUNS_PER_USER="1",
+                        NETRA_LLM_BASE_URL=fake_llm.base_url, NETRA_LLM_API_KEY="test-key",
+                        NETRA_LLM_TIMEOUT_S="60") as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            frames, first, second = await _two_runs(server, http)
+    earlier, later = sorted((first, second), key=lambda run: _answering(frames, run)[0])
+    assert _answering(frames, later)[0] > _ended(frames, earlier)
 
 
 async def test_retried_client_msg_id_starts_nothing_new(

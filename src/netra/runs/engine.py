@@ -2,8 +2,8 @@
 
 The queue lives in DBOS's system database (a SQLite file beside ours by default, a
 schema of our PostgreSQL at scale), so any number of `netra serve` and `netra worker`
-processes share it: it bounds runs at once per process, in all and per user (a user's
-partition), and a run waits there, durably, until some process takes it.
+processes share it: it bounds runs at once per process, in all and, when configured, per
+user (a user's partition), and a run waits there, durably, until some process takes it.
 
 Each process also supervises the others, every `executor_heartbeat_s`: it beats its own
 heartbeat, recovers the runs of processes that are gone (DBOS puts them back on the
@@ -97,6 +97,8 @@ class RunEngine:
             # global limit would cost a count of the queue on every poll for nothing.
             global_concurrency=(self.settings.max_concurrent_runs_total
                                 if self.settings.database_url else None),
+            # Partitioned only when a per-user cap is set: DBOS then claims each waiting
+            # user's runs in a transaction of its own on every poll.
             partition_concurrency=self.settings.max_concurrent_runs_per_user,
             polling_interval_sec=self.settings.run_queue_poll_s,
             on_conflict="always_update",
@@ -142,7 +144,8 @@ class RunEngine:
             "workflow_name": workflow.WORKFLOW_NAME,
             "queue_name": QUEUE,
             "workflow_id": run_id,
-            "queue_partition_key": user_id,
+            "queue_partition_key": (user_id if self.settings.max_concurrent_runs_per_user
+                                    else None),
             "workflow_timeout": self.settings.run_timeout_s,
             "app_version": APP_VERSION,
         }
