@@ -170,7 +170,9 @@ def _ended(frames: list[dict[str, Any]], run_id: str) -> int:
 
 async def _two_runs(server: Server, http: httpx.AsyncClient) -> tuple[list[dict[str, Any]],
                                                                      str, str]:
-    """One user asks in two threads at once; every frame their socket got, in order."""
+    """One user asks in two threads at once: every frame their socket got, in order, and
+    the two runs in the order they began to stream (which goes first is the queue's
+    choice)."""
     user = await signup(http, server.ws_url)
     socket = await user.socket()
     first = (await socket.ask(await user.thread("a"), "How can we cut costs?"))["run_id"]
@@ -180,7 +182,8 @@ async def _two_runs(server: Server, http: httpx.AsyncClient) -> tuple[list[dict[
         check_run_invariants(events)
         assert events[-1]["type"] == "agent_completed", events[-1]
     await socket.close()
-    return socket.frames, first, second
+    earlier, later = sorted((first, second), key=lambda run: _answering(socket.frames, run)[0])
+    return socket.frames, earlier, later
 
 
 async def test_one_users_runs_execute_side_by_side_by_default(
@@ -188,22 +191,20 @@ async def test_one_users_runs_execute_side_by_side_by_default(
 ) -> None:
     """No per-user cap is set: the intake's limit bounds a user's runs, and two of them
     execute at once (the second streams its answer while the first still does)."""
-    frames, first, second = await _two_runs(slow_server, client)
-    assert _answering(frames, second)[0] < _ended(frames, first)
+    frames, earlier, later = await _two_runs(slow_server, client)
+    assert _answering(frames, later)[0] < _ended(frames, earlier)
 
 
 async def test_a_per_user_cap_keeps_a_users_next_run_waiting_on_the_queue(
     tmp_path: Path, fake_llm: FakeOpenAI
 ) -> None:
     """NETRA_MAX_CONCURRENT_RUNS_PER_USER=1: both runs are accepted at once, but one
-    executes only once the other has ended (a queue partition per user; which goes first
-    is the queue's choice)."""
+    executes only once the other has ended (a queue partition per user)."""
     with running_server(tmp_path / "capped", NETRA_MAX_CONCURRENT_RUNS_PER_USER="1",
                         NETRA_LLM_BASE_URL=fake_llm.base_url, NETRA_LLM_API_KEY="test-key",
                         NETRA_LLM_TIMEOUT_S="60") as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
-            frames, first, second = await _two_runs(server, http)
-    earlier, later = sorted((first, second), key=lambda run: _answering(frames, run)[0])
+            frames, earlier, later = await _two_runs(server, http)
     assert _answering(frames, later)[0] > _ended(frames, earlier)
 
 
