@@ -37,6 +37,18 @@ def _logging(settings: Settings) -> None:
     )
 
 
+def _server_process(settings: Settings) -> None:
+    """What a long-running process (`serve`, `worker`) sets up before any thread starts."""
+    from netra import cores
+
+    _logging(settings)
+    try:
+        cores.keep_python_threads(settings.python_core, embedded=settings.database_url is None)
+    except ValueError as error:
+        err.print(f"[bold red]netra:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 async def _started(settings: Settings, role: str = "serve", *, runs: bool = True) -> Any:
     from netra import startup
 
@@ -59,7 +71,7 @@ def serve(
     from netra.app import create_app
 
     settings = _settings()
-    _logging(settings)
+    _server_process(settings)
 
     async def run() -> None:
         from netra.startup import freeze_start_up_objects
@@ -96,7 +108,7 @@ def worker(
     from netra.app import create_worker_app
 
     settings = _settings()
-    _logging(settings)
+    _server_process(settings)
 
     async def run() -> None:
         from netra import startup

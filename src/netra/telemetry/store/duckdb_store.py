@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from netra import cores
 from netra.telemetry import import_report, staging, synthetic
 from netra.telemetry.import_report import ImportResult, Progress
 from netra.telemetry.importers import Staged, choose_importer
@@ -84,18 +85,20 @@ class DuckDBStore:
         if self._connection is not None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(
-            str(self.path),
-            config={
-                "memory_limit": self.memory_limit,
-                "temp_directory": f"{self.path}.tmp",
-                # Row order inside the table means nothing, and every query that returns
-                # rows in an order says which: not keeping it lets inserts and scans run
-                # in parallel with less memory. It is a setting of the whole database,
-                # so it is set here, once, not by the first import for every query after.
-                "preserve_insertion_order": False,
-            },
-        )
+        # DuckDB starts its threads here; they do not need the GIL: every core will do.
+        with cores.every_core():
+            connection = duckdb.connect(
+                str(self.path),
+                config={
+                    "memory_limit": self.memory_limit,
+                    "temp_directory": f"{self.path}.tmp",
+                    # Row order inside the table means nothing, and every query that returns
+                    # rows in an order says which: not keeping it lets inserts and scans run
+                    # in parallel with less memory. It is a setting of the whole database,
+                    # so it is set here, once, not by the first import for every query after.
+                    "preserve_insertion_order": False,
+                },
+            )
         connection.execute(_DDL)
         for column in _ADDED_COLUMNS:
             connection.execute(f"ALTER TABLE requests ADD COLUMN IF NOT EXISTS {column}")
