@@ -13,6 +13,7 @@ from netra.chat.models import Run
 from netra.db import Database
 from netra.db.base import utcnow
 from netra.orgs.service import personal_organization
+from netra.realtime.events import EventRow, envelope, to_row
 from netra.realtime.models import RunEvent
 from netra.realtime.writer import EventWriter, RunNotActive
 from tests.auth.helpers import SETTINGS, create_user
@@ -30,9 +31,10 @@ async def _run_id(database: Database) -> str:
     return accepted.run.id
 
 
-def _row(run_id: str, seq: int) -> RunEvent:
-    return RunEvent(run_id=run_id, seq=seq, type="agent_thinking", agent="supervisor",
-                    payload={"text": f"step {seq}"}, ts=utcnow())  # fmt: skip
+def _row(run_id: str, seq: int) -> EventRow:
+    event = envelope(type="agent_thinking", run_id=run_id, thread_id="", seq=seq, ts=utcnow(),
+                     agent="supervisor", payload={"text": f"step {seq}"})
+    return to_row(event, utcnow())
 
 
 async def _stored(database: Database, run_id: str) -> list[int]:
@@ -116,10 +118,10 @@ async def test_an_event_key_is_stored_once(database: Database) -> None:
     run_id = await _run_id(database)
     writer = EventWriter(database)
     first = _row(run_id, 2)
-    first.key = "b1"
+    first["key"] = "b1"
     await writer.store(first)
     again = _row(run_id, 3)
-    again.key = "b1"
+    again["key"] = "b1"
     with pytest.raises(Exception, match="(?i)unique"):
         await writer.store(again)
     assert await _stored(database, run_id) == [1, 2]

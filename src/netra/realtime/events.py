@@ -42,11 +42,14 @@ def is_terminal(event: Event) -> bool:
     )
 
 
-def to_row(event: Event, ts: datetime, key: str | None = None) -> RunEvent:
-    return RunEvent(
-        run_id=event["run_id"], seq=event["seq"], type=event["type"],
-        agent=event["agent"], payload=event["payload"], ts=ts, key=key,
-    )
+# A row of the log as the writer inserts it: plain values, not an ORM object (a run
+# stores dozens; building and reading back instrumented objects cost more than the insert).
+EventRow = dict[str, Any]
+
+
+def to_row(event: Event, ts: datetime, key: str | None = None) -> EventRow:
+    return {"run_id": event["run_id"], "seq": event["seq"], "type": event["type"],
+            "agent": event["agent"], "payload": event["payload"], "ts": ts, "key": key}
 
 
 async def events_after(

@@ -15,7 +15,7 @@ batch's rows one multi-row insert.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,13 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from netra.chat.models import ACTIVE_RUN_STATUSES, Run
 from netra.db import Database
 from netra.db.group_commit import GroupCommit
+from netra.realtime.events import EventRow
 from netra.realtime.models import RunEvent
 
 # Work done in the event's transaction (a run's final status, the assistant message).
 AlsoInTransaction = Callable[[AsyncSession], Awaitable[None]] | None
-_Write = tuple[RunEvent, AlsoInTransaction]
+_Write = tuple[EventRow, AlsoInTransaction]
 _EVENTS = cast(Table, RunEvent.__table__)
-_COLUMNS = ("run_id", "seq", "type", "agent", "payload", "ts", "key")
 
 def _active_runs(run_ids: set[str]) -> Select[tuple[str]]:
     """Which of a batch's runs are active. On PostgreSQL their rows are share-locked:
@@ -44,26 +44,22 @@ class RunNotActive(Exception):
     """The run has ended: its terminal event is stored, nothing may follow it."""
 
 
-def _values(row: RunEvent) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in _COLUMNS}
-
-
 async def _write(session: AsyncSession, writes: list[_Write]) -> list[None | Exception]:
     """One check of the runs and one multi-row insert for the whole batch: a run's few
     dozen events cost a few statements, not one each."""
     active = set((await session.execute(
-        _active_runs({row.run_id for row, _ in writes}))).scalars())
+        _active_runs({row["run_id"] for row, _ in writes}))).scalars())
     outcomes: list[None | Exception] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[EventRow] = []
     ends: list[Callable[[AsyncSession], Awaitable[None]]] = []
     for row, also in writes:
-        if row.run_id not in active:
-            outcomes.append(RunNotActive(f"run {row.run_id} has ended"))
+        if row["run_id"] not in active:
+            outcomes.append(RunNotActive(f"run {row['run_id']} has ended"))
             continue
-        rows.append(_values(row))
+        rows.append(row)
         outcomes.append(None)
         if also is not None:  # the run's terminal event: nothing of the run may follow it
-            active.discard(row.run_id)
+            active.discard(row["run_id"])
             ends.append(also)
     if rows:
         await session.execute(insert(_EVENTS), rows)
@@ -76,6 +72,6 @@ class EventWriter:
     def __init__(self, db: Database) -> None:
         self._commits: GroupCommit[_Write, None] = GroupCommit(db, _write, name="event writer")
 
-    async def store(self, row: RunEvent, also: AlsoInTransaction = None) -> None:
+    async def store(self, row: EventRow, also: AlsoInTransaction = None) -> None:
         """Return once `row` (and `also`'s work) is committed; raise if it could not be."""
         await self._commits.submit((row, also))
