@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Select, Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -318,6 +318,17 @@ def _accept(
     return Accepted(message, run, created=True, started=started)
 
 
+class RunOwner(Protocol):
+    """Which run, thread and user an answer belongs to (a run's request says)."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def thread_id(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+
+
 _MESSAGES, _RUNS, _EVENTS, _THREADS = (
     cast(Table, m.__table__) for m in (Message, Run, RunEvent, Thread)
 )
@@ -407,17 +418,37 @@ async def _active_runs(session: AsyncSession, user_ids: set[str]) -> dict[str, i
     return {user_id: count for user_id, count in counts.tuples()}
 
 
-async def start_run(session: AsyncSession, run_id: str) -> Run | None:
+@dataclass(frozen=True)
+class StartedRun:
+    """A run as its execution starts: what it was asked about, and its dataset's version
+    at that moment (None without a dataset, or once the dataset is gone)."""
+
+    id: str
+    thread_id: str
+    user_id: str
+    message_id: str
+    dataset_id: str | None
+    created_at: datetime
+    dataset_version: int | None
+
+
+async def start_run(session: AsyncSession, run_id: str) -> StartedRun | None:
     """Move a queued run to running (a resumed one stays running); None once it has
-    ended (cancelled before it began, or its thread deleted)."""
-    run = await session.get(Run, run_id)
-    if run is None or run.status not in ACTIVE_RUN_STATUSES:
+    ended (cancelled before it began, or its thread deleted). One read, with the
+    dataset's version, and one update: every run starts here."""
+    row = (await session.execute(
+        select(Run.id, Run.thread_id, Run.user_id, Run.message_id, Run.dataset_id, Run.status,
+               Run.created_at, Dataset.version)
+        .outerjoin(Dataset, Dataset.id == Run.dataset_id).where(Run.id == run_id)
+    )).first()
+    if row is None or row.status not in ACTIVE_RUN_STATUSES:
         return None
-    if run.status == "queued":
-        run.status = "running"
-        run.started_at = utcnow()
-        await session.flush()
-    return run
+    if row.status == "queued":
+        await session.execute(update(_RUNS).where(_RUNS.c.id == run_id)
+                              .values(status="running", started_at=utcnow()))
+    return StartedRun(id=row.id, thread_id=row.thread_id, user_id=row.user_id,
+                      message_id=row.message_id, dataset_id=row.dataset_id,
+                      created_at=row.created_at, dataset_version=row.version)
 
 
 async def run_by_id(session: AsyncSession, run_id: str) -> Run:
@@ -454,29 +485,20 @@ async def request_cancel(session: AsyncSession, user_id: str, run_id: str) -> Ru
     return run
 
 
-async def add_assistant_message(
-    session: AsyncSession,
-    run: Run,
-    content: str,
-    report: dict[str, Any],
-    *,
-    message_id: str | None = None,
-) -> Message:
-    message = Message(
-        id=message_id or new_id(),
-        thread_id=run.thread_id,
-        user_id=run.user_id,
-        role="assistant",
-        content=content,
-        run_id=run.id,
-        report=report,
-    )
-    session.add(message)
-    thread = await session.get(Thread, run.thread_id)
-    if thread is not None:
-        thread.updated_at = utcnow()
-    await session.flush()
-    return message
+async def add_answer(
+    session: AsyncSession, run: RunOwner, content: str, report: dict[str, Any], *,
+    message_id: str,
+) -> None:
+    """Store a run's answer as the thread's assistant message and move the thread to the
+    top. Core statements in the run's final transaction, which holds the writer's turn:
+    nothing is read back."""
+    now = utcnow()
+    await session.execute(insert(_MESSAGES), [vars(NewMessage(
+        id=message_id, thread_id=run.thread_id, user_id=run.user_id, content=content,
+        run_id=run.run_id, client_msg_id=None, created_at=now, role="assistant",
+        report=report))])
+    await session.execute(update(_THREADS).where(_THREADS.c.id == run.thread_id)
+                          .values(updated_at=now))
 
 
 async def thread_history(session: AsyncSession, thread_id: str, limit: int = 20) -> list[Message]:

@@ -416,10 +416,8 @@ class RunContext:
 
         async def store(session: AsyncSession) -> None:
             await chat_service.finish_active_run(session, self.request.run_id, "completed")
-            run = await chat_service.run_by_id(session, self.request.run_id)
-            await chat_service.add_assistant_message(
-                session, run, content, report, message_id=message_id
-            )
+            await chat_service.add_answer(session, self.request, content, report,
+                                          message_id=message_id)
 
         await self._emit(
             "agent_completed", "supervisor",
@@ -447,8 +445,6 @@ class RunContext:
 
         await self._emit("run_cancelled", "supervisor", {}, self._next_key(), store)
         self.final_status = "cancelled"
-
-
 
 
 def _timed(

@@ -32,7 +32,6 @@ from netra.runs import analysis
 from netra.runs.context import RunContext, RunError, RunRequest, StoredLog, ToolFailed, Turn
 from netra.runs.steps import STOPPED
 from netra.settings import Settings
-from netra.telemetry.models import Dataset
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -132,9 +131,8 @@ class RunDriver:
             history = [m for m in history
                        if m.id != run.message_id and m.created_at <= run.created_at]
             history = history[-HISTORY_TURNS:]
-            dataset = await session.get(Dataset, run.dataset_id) if run.dataset_id else None
         earlier = [Turn(m.role, m.content[:TURN_CHARS]) for m in history]
-        version = dataset.version if dataset is not None else None
+        version = run.dataset_version
         analysed = (run.dataset_id is not None and version is not None
                     and await cache.is_complete(self.db, run.dataset_id, version))
         return RunRequest(run_id=run.id, thread_id=run.thread_id, user_id=run.user_id,
