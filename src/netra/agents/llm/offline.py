@@ -12,7 +12,6 @@ _WORD = re.compile(r"[a-z0-9]+")
 # Longest first, so "ations" wins over "s".
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s")
 _MIN_STEM = 3
-_CHUNK_CHARS = 80
 
 # A word list reads better as prose than as 130 quoted strings.
 _STOP_TEXT = """a about above after again all am an and any are as at be been before being below
@@ -61,24 +60,16 @@ def classify_by_keywords(question: str, labels: Mapping[str, str]) -> str:
     return best_label
 
 
-def _split_line(line: str) -> Iterator[str]:
-    if len(line) <= _CHUNK_CHARS:
-        yield line
-        return
-    piece = ""
-    for match in re.finditer(r"\s*\S+\s*|\s+", line):
-        if piece and len(piece) + len(match.group()) > _CHUNK_CHARS:
-            yield piece
-            piece = ""
-        piece += match.group()
-    if piece:
-        yield piece
-
-
 def split_into_chunks(text: str) -> Iterator[str]:
-    """Natural streaming chunks (lines, long lines at word boundaries); they join to `text`."""
-    for line in text.splitlines(keepends=True):
-        yield from _split_line(line)
+    """Natural streaming chunks: paragraphs, each with the blank line that ends it; they
+    join to `text`. The reporting agent sends whole sections, so finer pieces (a line, a
+    few words) changed no event and cost a pass of its loop each."""
+    start = 0
+    while (end := text.find("\n\n", start)) != -1:
+        yield text[start:end + 2]
+        start = end + 2
+    if start < len(text):
+        yield text[start:]
 
 
 class OfflineAnalyst:
