@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     max_active_runs_per_user: int = Field(default=5, ge=1)
     """the 6th concurrent run is refused with `too_many_runs`"""
     # The GIL-bound threads of one process share a core instead of waking each other on
-    # another (netra.cores): about a fifth less CPU per answer in a burst on 2 cores.
+    # another (netra.cores): a tenth to a quarter less CPU per answer in a burst.
     python_core: Literal["auto", "off"] | Annotated[int, Field(ge=0)] = "auto"
     """the core a server's Python threads are kept on (DuckDB's threads use every core): `auto`
     (the last core, in the embedded default only), `off`, or a core number"""

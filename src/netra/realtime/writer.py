@@ -31,6 +31,7 @@ AlsoInTransaction = Callable[[AsyncSession], Awaitable[None]] | None
 _Write = tuple[EventRow, AlsoInTransaction]
 _EVENTS = cast(Table, RunEvent.__table__)
 
+
 def _active_runs(run_ids: set[str]) -> Select[tuple[str]]:
     """Which of a batch's runs are active. On PostgreSQL their rows are share-locked:
     whoever ends a run updates that row first, so it waits for this batch to commit and
