@@ -60,6 +60,16 @@ def test_load_settings_rejects_a_default_secret_in_production() -> None:
     assert load_settings(env="production", secret_key="y" * 32).env == "production"
 
 
+def test_python_core_is_auto_off_or_a_core_number_and_a_bad_one_is_named() -> None:
+    assert load_settings(python_core="2").python_core == 2
+    assert load_settings(python_core="off").python_core == "off"
+    for bad in ("banana", "-1", "true"):
+        with pytest.raises(SettingsError) as error:
+            load_settings(python_core=bad)
+        assert str(error.value).count("NETRA_PYTHON_CORE") == 1
+        assert "expected auto, off or a core number" in str(error.value)
+
+
 def test_production_refuses_to_run_without_rate_limits() -> None:
     with pytest.raises(SettingsError) as error:
         load_settings(env="production", secret_key="y" * 32, rate_limits=False)

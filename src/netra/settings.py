@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     """the 6th concurrent run is refused with `too_many_runs`"""
     # The GIL-bound threads of one process share a core instead of waking each other on
     # another (netra.cores): a tenth to a quarter less CPU per answer in a burst.
-    python_core: Literal["auto", "off"] | Annotated[int, Field(ge=0)] = "auto"
+    python_core: Literal["auto", "off"] | int = "auto"
     """the core a server's Python threads are kept on (DuckDB's threads use every core): `auto`
     (the last core, in the embedded default only), `off`, or a core number"""
     # Runs execute on a durable queue (DBOS) shared by every `serve` and `worker`.
@@ -254,6 +254,16 @@ class Settings(BaseSettings):
         if value:
             origin_of(value)  # raises ValueError for anything but http(s)://host[:port][/…]
         return value or None
+
+    @field_validator("python_core", mode="before")
+    @classmethod
+    def _core(cls, value: object) -> object:
+        """One plain message for a bad value (not one per member of the union)."""
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if value in ("auto", "off") or (type(value) is int and value >= 0):
+            return value
+        raise ValueError("expected auto, off or a core number (0, 1, …)")
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
