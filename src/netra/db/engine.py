@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from netra import metrics
+from netra import jsonwire, metrics
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -51,6 +51,8 @@ class Database:
             options = {"connect_args": {"timeout": 30}}
         else:
             options.update(pool_size=20, max_overflow=20, pool_timeout=10)
+        # JSON columns (event payloads above all) encoded as the sockets encode them.
+        options.update(json_serializer=jsonwire.dumps, json_deserializer=jsonwire.loads)
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", self._sqlite_pragmas)

@@ -17,7 +17,6 @@ instance: the revocation goes out on the event bus as a `login_revoked` control 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from netra import metrics
+from netra import jsonwire, metrics
 from netra.realtime.events import Event, is_terminal
 
 log = logging.getLogger(__name__)
@@ -189,7 +188,7 @@ class Connection:
             self._remember_ended(resume.run_id)
 
     async def _write(self, frame: dict[str, Any], *, live: bool = False) -> None:
-        await self._socket.send_text(json.dumps(frame, separators=(",", ":")))
+        await self._socket.send_text(jsonwire.dumps(frame))
         if live and "ts" in frame:
             created = datetime.fromisoformat(frame["ts"].replace("Z", "+00:00"))
             metrics.EVENT_DELIVERY_SECONDS.observe(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
@@ -28,7 +27,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from netra import metrics
+from netra import jsonwire, metrics
 from netra.realtime.bus import OnReconnect, Receiver
 
 log = logging.getLogger(__name__)
@@ -82,7 +81,7 @@ class RedisEventBus:
         self._told = 0
         self._unreported: Counter[str] = Counter()
         self._last_warning = float("-inf")
-        self._refill_notice = json.dumps({"o": self.instance_id, "refill": True})
+        self._refill_notice = jsonwire.dumps({"o": self.instance_id, "refill": True})
 
     async def start(self, receiver: Receiver, *, on_reconnect: OnReconnect | None = None) -> None:
         """Start delivering; waits (briefly) for the first subscription, never raises."""
@@ -106,7 +105,7 @@ class RedisEventBus:
             self._drop("outbox_full", 1)
             return
         try:
-            payload = json.dumps({"o": self.instance_id, "m": message}, separators=(",", ":"))
+            payload = jsonwire.dumps({"o": self.instance_id, "m": message})
         except (TypeError, ValueError) as error:
             self._drop("unserializable", 1, error)
             return
@@ -255,7 +254,7 @@ class RedisEventBus:
 
     def _on_pmessage(self, channel: bytes, data: bytes) -> None:
         try:
-            body = json.loads(data)
+            body = jsonwire.loads(data)
             user_id = channel.decode()[len(PREFIX):]
         except ValueError:
             log.warning("redis event bus: ignored a malformed message on %r", channel)
