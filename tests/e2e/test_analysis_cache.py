@@ -73,6 +73,17 @@ async def test_new_rows_make_a_new_version_and_the_answer_reflects_them(
     # The new version was analysed anew (and read back from that analysis).
     assert fresh["result"]["requests"] == overview["requests"] + 3
     assert fresh["result"]["spend_usd"] > overview["spend_usd"]
+    # Deleting those rows again makes another version: the next answer is the first's.
+    gone = await user.http.delete(f"/api/datasets/{dataset_id}/requests",
+                                  params={"feature": "new-feature"}, headers=user.auth)
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["deleted"] == 3
+    assert gone.json()["dataset"]["rows"] == overview["requests"]
+    again = await answer(user, "How much did we spend in total?", dataset_id)
+    restored = next(e["payload"] for e in again if e["type"] == "tool_completed"
+                    and e["payload"]["tool"] == "dataset_overview")
+    assert restored["result"] == overview
+    assert again[-1]["payload"]["content"] == before[-1]["payload"]["content"]
     # Deleting the dataset removes what was kept for it.
     assert (await user.http.delete(f"/api/datasets/{dataset_id}",
                                    headers=user.auth)).status_code == 204

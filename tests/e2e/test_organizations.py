@@ -92,6 +92,7 @@ def _admin_work(t: Team) -> list[tuple[str, str, dict[str, Any]]]:
     return [("POST", "/api/datasets", {"files": {"file": ("a.csv", CSV)}}),
             ("POST", "/api/datasets/demo", {"json": {"rows": 100}}),
             ("DELETE", f"/api/datasets/{t.dataset}", {}),
+            ("DELETE", f"/api/datasets/{t.dataset}/requests", {"params": {"status": "error"}}),
             ("POST", "/api/api-keys", {"json": {"name": "k"}}), ("GET", "/api/api-keys", {}),
             ("POST", "/api/ingest/datasets", {"json": {"name": "live"}}),
             ("POST", f"/api/ingest/{t.dataset}/records", {"json": [RECORD]}),

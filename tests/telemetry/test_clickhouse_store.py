@@ -419,6 +419,31 @@ async def test_delete_removes_only_that_dataset(click: ClickHouseStore, dataset:
     assert again.dataset_rows == 1
 
 
+async def test_deleting_a_slice_removes_the_same_requests_on_both_stores(
+    duck: DuckDBStore, click: ClickHouseStore, dataset: str
+) -> None:
+    rows = [record(request_id=f"r{i}", ts=f"2026-11-0{1 + i % 3}T10:00:00Z",
+                   model=("gpt-4o", "gpt-4o-mini")[i % 2], feature=(None, "chat")[i % 2])
+            for i in range(12)]
+    chosen = Slice(start=datetime(2026, 11, 2), end=datetime(2026, 11, 3, 12),
+                   values={"model": ("gpt-4o",), "feature": ("(none)",)})
+    where, params = chosen.where(dataset)
+    left = []
+    for store in (duck, click):
+        await store.insert_records(dataset, rows)
+        await store.insert_records(dataset + "-other", rows)  # another dataset: untouched
+        await store.delete_requests(dataset, where, params)
+        left.append(await store.fetch(
+            "SELECT dataset_id, request_id FROM requests WHERE dataset_id IN (?, ?) "
+            "ORDER BY dataset_id, request_id", [dataset, dataset + "-other"]))
+        await store.delete_dataset(dataset + "-other")
+    gone = {f"r{i}" for i in range(12) if i % 2 == 0 and i % 3 in (1, 2)}
+    assert gone  # the slice holds some, not all
+    assert left[0] == left[1]
+    assert {r["request_id"] for r in left[0] if r["dataset_id"] == dataset} == \
+        {f"r{i}" for i in range(12)} - gone
+
+
 async def test_datasets_do_not_see_each_other(
     click: ClickHouseStore, demo: list[Any], dataset: str
 ) -> None:

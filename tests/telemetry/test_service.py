@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from netra.analysis.slicing import Slice
 from netra.auth.models import User
 from netra.db import Database
 from netra.errors import NotFound, TooLarge, ValidationFailed
@@ -187,3 +189,44 @@ async def test_an_upload_past_the_row_quota_is_undone(
         listed = await service.list_datasets(session, ada.organization_id)
         assert [d.name for d in listed] == ["f.csv"]
     assert (await store.fetch("SELECT count(*) AS n FROM requests"))[0]["n"] == 3
+
+
+async def test_deleting_a_slice_of_requests_makes_a_new_version_and_frees_their_ids(
+    database: Database, store: DuckDBStore
+) -> None:
+    ada = await create_user(database, "ada@example.com")
+    first = [record(request_id=f"a{i}", ts="2026-11-01T10:00:00Z") for i in range(3)]
+    second = [record(request_id=f"b{i}", ts="2026-11-02T10:00:00Z", model="gpt-4o-mini")
+              for i in range(2)]
+    async with database.transaction() as session:
+        dataset = await service.create_empty(session, ada, name="live")
+        await service.ingest_records(session, store, ada, dataset.id, first + second)
+    async with database.transaction() as session:
+        before = await service.get_dataset(session, ada.organization_id, dataset.id)
+        version, cost = before.version, before.total_cost_usd
+        day = Slice(start=datetime(2026, 11, 1), end=datetime(2026, 11, 2))
+        after, deleted = await service.delete_requests(
+            session, store, ada.organization_id, dataset.id, day)
+    assert deleted == 3
+    assert (after.rows, after.version) == (2, version + 1)
+    assert after.first_ts == datetime(2026, 11, 2, 10, tzinfo=UTC) == after.last_ts
+    assert 0 < after.total_cost_usd < cost
+    left = await store.fetch("SELECT request_id FROM requests WHERE dataset_id = ? "
+                             "ORDER BY request_id", [dataset.id])
+    assert [r["request_id"] for r in left] == ["b0", "b1"]
+    async with database.transaction() as session:
+        # The deleted ids are free again: a corrected re-send is added, not a duplicate.
+        again = await service.ingest_records(session, store, ada, dataset.id, first)
+        assert again.inserted_rows == 3
+        # A slice with nothing in it changes nothing; no slice at all is refused.
+        nothing = Slice(values={"model": ("claude-3-haiku",)})
+        same, none = await service.delete_requests(
+            session, store, ada.organization_id, dataset.id, nothing)
+        assert (none, same.version, same.rows) == (0, version + 2, 5)
+        with pytest.raises(ValidationFailed, match="delete the dataset"):
+            await service.delete_requests(session, store, ada.organization_id, dataset.id,
+                                          Slice())
+        mini = Slice(values={"model": ("gpt-4o-mini",)})
+        _, deleted = await service.delete_requests(
+            session, store, ada.organization_id, dataset.id, mini)
+        assert deleted == 2

@@ -1,18 +1,20 @@
-"""Analysis HTTP routes: a dataset's dashboard and its requests page by page, and what-if
-replay of its own traffic."""
+"""Analysis HTTP routes: a dataset's dashboard, its requests page by page (and deleted by
+the same slice), and what-if replay of its own traffic."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from netra.analysis import dashboard, request_log
 from netra.analysis.slicing import read_query, whole_number
 from netra.analysis.whatif import Scenario, simulate
 from netra.deps import AppComponents, DbSession
-from netra.orgs.deps import CurrentAccess
+from netra.orgs import audit
+from netra.orgs.deps import CurrentAccess, CurrentActor
+from netra.telemetry import schemas
 from netra.telemetry import service as datasets
 
 router = APIRouter(tags=["analysis"])
@@ -132,3 +134,29 @@ async def dataset_requests(
                            request_log.MAX_LIMIT),
         cursor=options.get("cursor"),
     )  # fmt: skip
+
+
+@router.delete("/api/datasets/{dataset_id}/requests")
+async def delete_requests(
+    dataset_id: str,
+    query: SliceQuery,
+    access: CurrentAccess,
+    actor: CurrentActor,
+    session: DbSession,
+    components: AppComponents,
+    after: BackgroundTasks,
+) -> schemas.RequestsDeleted:
+    """Delete the requests of a time range and filters (the slice the GET lists): a bad
+    import, a test's traffic, data past its keeping. The dataset moves to a new version,
+    analysed anew; the next answer reads that."""
+    await datasets.get_dataset(session, access.organization_id, dataset_id)  # another's: 404
+    access.require("admin", "deleting requests")
+    chosen, _ = read_query(query)
+    dataset, deleted = await datasets.delete_requests(
+        session, components.analytics, access.organization_id, dataset_id, chosen)
+    if deleted:
+        audit.record(session, access.organization_id, actor, "requests_deleted", dataset.name,
+                     dataset_id=dataset_id, rows=deleted, slice=query)
+        after.add_task(components.runs.dataset_changed, dataset.id, dataset.version)
+    return schemas.RequestsDeleted(deleted=deleted,
+                                   dataset=schemas.Dataset.model_validate(dataset))

@@ -20,8 +20,9 @@ from netra.orgs.models import AuditEvent
 
 # What is recorded (the `action` of an entry).
 ACTIONS = ("invited", "invitation_revoked", "accepted", "joined_by_sso", "removed",
-           "role_changed", "left", "dataset_created", "dataset_deleted", "key_created",
-           "key_revoked", "organization_created", "settings_changed", "thread_shared")
+           "role_changed", "left", "dataset_created", "dataset_deleted", "requests_deleted",
+           "key_created", "key_revoked", "organization_created", "settings_changed",
+           "thread_shared")
 DEFAULT_PAGE, MAX_PAGE = 50, 200
 
 

@@ -91,6 +91,11 @@ class IngestAccepted(UploadReport):
     rejects: list[Reject]
 
 
+class RequestsDeleted(BaseModel):
+    deleted: int  # requests removed
+    dataset: Dataset  # after the deletion (a new version when any went)
+
+
 class PreviewColumn(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

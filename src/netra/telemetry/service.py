@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netra.analysis.overview import composition, overview_totals, spend_breakdown
+from netra.analysis.slicing import Slice
 from netra.db.base import new_id
 from netra.errors import NotFound, TooLarge, ValidationFailed
 from netra.telemetry import schema
@@ -245,6 +247,48 @@ async def delete_dataset(
     return dataset
 
 
+async def delete_requests(
+    session: AsyncSession, store: AnalyticsStore, organization_id: str, dataset_id: str,
+    chosen: Slice,
+) -> tuple[Dataset, int]:
+    """Remove the requests of a slice of the dataset (a time range, filters or both; the
+    whole dataset goes with `delete_dataset`). Returns the dataset, at a new version if
+    any row went (its analysis is then computed anew), and how many went.
+
+    The ingestion claims of the removed request_ids are released, so records re-sent
+    after a deletion (a corrected export, say) are added again, not taken for
+    duplicates."""
+    if not chosen.filtered:
+        raise ValidationFailed("name the requests to delete with from, to or a filter (to "
+                               "delete every request, delete the dataset)")
+    dataset = await get_dataset(session, organization_id, dataset_id)
+    # One change at a time per dataset, as for an ingestion batch.
+    await session.refresh(dataset, with_for_update=True)
+    where, params = chosen.where(dataset_id)
+    [found] = await store.fetch(f"SELECT count(*) AS n FROM requests WHERE {where}", params)
+    if not found["n"]:
+        return dataset, 0
+    ids = await store.fetch(f"SELECT DISTINCT request_id FROM requests WHERE {where} "
+                            "AND request_id IS NOT NULL", params)
+    await store.delete_requests(dataset_id, where, params)
+    await _release(session, dataset_id, {_key_of(row["request_id"]) for row in ids})
+    [left] = await store.fetch(
+        "SELECT count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts, "
+        "coalesce(sum(cost_usd), 0)::DOUBLE AS cost FROM requests WHERE dataset_id = ?",
+        [dataset_id])
+    dataset.version = (dataset.version or 0) + 1
+    dataset.rows = int(left["n"])
+    dataset.first_ts, dataset.last_ts = _utc(left["first_ts"]), _utc(left["last_ts"])
+    dataset.total_cost_usd = float(left["cost"])
+    await session.flush()
+    return dataset, int(found["n"])
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A ts read from a store, as the catalogue keeps it (in UTC, with its zone)."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 async def ingest_records(
     session: AsyncSession,
     store: AnalyticsStore,
@@ -306,7 +350,12 @@ def _request_key(record: Any) -> str | None:
         return None
     if not text or len(text) > schema.MAX_STRING:
         return None
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return _key_of(text)
+
+
+def _key_of(request_id: str) -> str:
+    """The claim key of a request_id as the store keeps it."""
+    return hashlib.sha256(request_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 _CHUNK = 1_000  # keys per statement: well inside every driver's limit on parameters

@@ -54,6 +54,11 @@ class AnalyticsStore(Protocol):
 
     async def delete_dataset(self, dataset_id: str) -> None: ...
 
+    async def delete_requests(self, dataset_id: str, where: str, params: list[Any]) -> None:
+        """Remove the dataset's requests that meet `where` (conditions on the requests
+        table with `?` parameters, as `fetch` takes them)."""
+        ...
+
     async def fetch(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]: ...
 
 

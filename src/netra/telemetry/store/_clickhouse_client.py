@@ -204,10 +204,12 @@ def added_columns_ddl(target: Target, existing: Iterable[str]) -> list[str]:
     ]  # fmt: skip
 
 
-def delete_sql(target: Target, dataset_id: str) -> str:
-    """Remove a dataset's rows; on a cluster from every node's local table."""
+def delete_sql(target: Target, dataset_id: str, condition: str | None = None) -> str:
+    """Remove a dataset's rows (those meeting `condition`, a WHERE clause that names the
+    dataset itself, when given); on a cluster from every node's local table."""
     on = f" ON CLUSTER {literal(target.cluster)}" if target.cluster else ""
-    return f"DELETE FROM {target.local_table}{on} WHERE dataset_id = {literal(dataset_id)}"
+    where = condition or f"dataset_id = {literal(dataset_id)}"
+    return f"DELETE FROM {target.local_table}{on} WHERE {where}"
 
 
 # -- executors: the only code that differs between chdb and a server --------------------

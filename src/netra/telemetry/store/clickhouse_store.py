@@ -220,6 +220,18 @@ class ClickHouseStore:
 
         await asyncio.to_thread(run)
 
+    async def delete_requests(self, dataset_id: str, where: str, params: list[Any]) -> None:
+        # Bound here, as literals: a DELETE is not a query `translate` reads. The
+        # conditions are the simple comparisons `fetch` takes, the same in both dialects.
+        bound = where.replace("{", "{{").replace("}", "}}").replace("?", "{}")
+        condition = (f"dataset_id = {literal(dataset_id)} AND ("
+                     + bound.format(*(literal(p) for p in params)) + ")")
+
+        def run() -> None:
+            self.executor.execute(delete_sql(self.target, dataset_id, condition))
+
+        await asyncio.to_thread(run)
+
     # -- internals ------------------------------------------------------------------
 
     def _drop_known(self, scratch: duckdb.DuckDBPyConnection, dataset_id: str) -> None:

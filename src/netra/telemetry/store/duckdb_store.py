@@ -230,6 +230,15 @@ class DuckDBStore:
 
         await asyncio.to_thread(run)
 
+    async def delete_requests(self, dataset_id: str, where: str, params: list[Any]) -> None:
+
+        def run() -> None:
+            with self._writing() as cursor:
+                cursor.execute(f"DELETE FROM requests WHERE dataset_id = ? AND ({where})",
+                               [dataset_id, *params])
+
+        await asyncio.to_thread(run)
+
     # -- internals ------------------------------------------------------------------
 
     def _insert_staged(

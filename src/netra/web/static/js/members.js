@@ -192,6 +192,7 @@ const ACTIONS = {
   invited: "invited", invitation_revoked: "revoked the invitation of", accepted: "joined as",
   joined_by_sso: "joined by single sign-on:", removed: "removed", role_changed: "changed the role of",
   left: "left:", dataset_created: "created the dataset", dataset_deleted: "deleted the dataset",
+  requests_deleted: "deleted requests of the dataset",
   key_created: "created the API key", key_revoked: "revoked the API key",
   organization_created: "created the organization", settings_changed: "changed the settings:",
   thread_shared: "shared the thread",
