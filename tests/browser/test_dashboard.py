@@ -132,3 +132,31 @@ def test_the_dashboard_fits_a_small_phone(small_phone: BrowserContext, server: S
     wide = page.locator("#dash-requests .dash-scroll")
     assert wide.evaluate("el => el.scrollWidth > el.clientWidth")
     assert tab.errors == []
+
+
+def test_an_admin_deletes_the_requests_of_a_slice(context: BrowserContext, server: Server) -> None:
+    user = api_signup(server.base_url, "prune")
+    dataset = user.post("/api/datasets/demo", {"rows": 600, "seed": 4})
+    board = user.get(f"/api/datasets/{dataset['id']}/dashboard")
+    model = board["breakdowns"]["model"]["rows"][0]
+    tab = signed_in_tab(context, user)
+    page = tab.page
+    wait_live(page)
+    open_board(page, user, dataset)
+    delete = page.get_by_role("button", name="Delete these requests")
+    expect(delete).to_be_hidden()  # the whole dataset is deleted from Datasets
+
+    page.locator("#dash-filters").get_by_label("Model").select_option(model["key"])
+    expect(tile(page, "requests")).to_have_text(f"{model['requests']:,}")
+    delete.click()
+    expect(page.locator("#dialog-text")).to_contain_text(f"Delete {model['requests']:,} requests")
+    page.locator("#dialog-ok").click()
+    left = 600 - model["requests"]
+    expect(tile(page, "requests")).to_have_text(f"{left:,}")  # the whole dataset, now
+    expect(page).to_have_url(re.compile(f"#/datasets/{dataset['id']}$"))
+    after = user.get(f"/api/datasets/{dataset['id']}")
+    assert (after["rows"], after["version"]) == (left, dataset["version"] + 1)
+    assert model["key"] not in [r["key"] for r in
+                                user.get(f"/api/datasets/{dataset['id']}/dashboard")
+                                ["breakdowns"]["model"]["rows"]]
+    assert tab.errors == []

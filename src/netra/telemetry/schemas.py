@@ -28,6 +28,8 @@ class Dataset(BaseModel):
     last_ts: UtcTime | None
     total_cost_usd: float
     created_at: UtcTime
+    # Rises whenever rows are added or deleted; answers read the analysis of a version.
+    version: int
 
 
 class Reject(BaseModel):

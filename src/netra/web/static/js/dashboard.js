@@ -3,7 +3,7 @@
 // dataset and the command that sends it records. Every number comes from
 // GET /api/datasets/{id}/dashboard; the filters live in the address, so a reload or a
 // shared link shows the same slice.
-import { $, h, announce, num, usd, showError, toast } from "./dom.js";
+import { $, h, announce, ask, num, usd, showError, showInfo, toast } from "./dom.js";
 import { request } from "./api.js";
 import { chartFigure, formatValue } from "./charts.js";
 import { loadDatasets, selectDataset } from "./datasets.js";
@@ -12,7 +12,7 @@ import { apiQuery, initRequests, latency, loadRequests } from "./requests.js";
 const FILTERS = ["model", "feature", "end_user", "provider", "status"];
 const NAMES = { model: "Model", feature: "Feature", end_user: "End user", provider: "Provider",
                 status: "Status" };
-const state = { id: null, query: new URLSearchParams(), loads: 0 };
+const state = { id: null, query: new URLSearchParams(), loads: 0, requests: null };
 
 export function initDashboard() {
   for (const name of FILTERS) $(`dash-${name}`).addEventListener("change", readFilters);
@@ -20,6 +20,7 @@ export function initDashboard() {
   $("dash-filters").addEventListener("submit", (e) => { e.preventDefault(); readFilters(); });
   $("dash-clear").addEventListener("click", () => show(new URLSearchParams()));
   $("dash-ask").addEventListener("click", askAbout);
+  $("dash-delete").addEventListener("click", deleteSlice);
   $("dash-copy-id").addEventListener("click", () => copy($("dash-id").textContent, "dash-copy-id"));
   $("dash-copy-snippet").addEventListener("click",
     () => copy($("dash-snippet").textContent, "dash-copy-snippet"));
@@ -65,6 +66,7 @@ function readFilters() {
  * the dashboard and the first page of its requests. */
 async function show(query, { address = true } = {}) {
   state.query = query;
+  $("dash-delete").hidden = !query.toString();  // the whole dataset goes from Datasets
   if (address) {
     const tail = query.toString();
     history.replaceState(null, "", `#/datasets/${encodeURIComponent(state.id)}${tail ? `?${tail}` : ""}`);
@@ -101,6 +103,7 @@ function render(board) {
   const { from, to } = board.range;
   $("dash-range").textContent = from
     ? `${from.slice(0, 10)} to ${to.slice(0, 10)} (UTC), by ${board.bucket}.` : "No requests yet.";
+  state.requests = board.totals.requests;
   tiles(board.totals);
   charts(board.series, board.bucket);
   breakdowns(board.breakdowns);
@@ -186,6 +189,22 @@ function only(name, key) {
   const query = new URLSearchParams(state.query);
   query.set(name, key);
   show(query).then(() => $(`dash-${name}`).focus());
+}
+
+/** Delete the requests of the slice shown (a bad import, test traffic): the dataset
+ * moves to a new version, analysed anew; the board then shows what is left. */
+async function deleteSlice() {
+  const count = state.requests === null ? "the" : num(state.requests);
+  if (!await ask(`Delete ${count} requests of this slice? The dataset's analysis is computed anew.`,
+                 { ok: "Delete" })) return;
+  try {
+    const done = await request("DELETE",
+      `/api/datasets/${encodeURIComponent(state.id)}/requests?${apiQuery(state.query)}`);
+    showInfo(`Deleted ${num(done.deleted)} requests; ${num(done.dataset.rows)} left.`);
+    await show(new URLSearchParams());
+  } catch (error) {
+    showError(error, "Could not delete the requests");
+  }
 }
 
 /** A new chat about this dataset: the chat screen opens, then its picker is set. */
