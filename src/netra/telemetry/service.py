@@ -268,8 +268,13 @@ async def delete_requests(
     [found] = await store.fetch(f"SELECT count(*) AS n FROM requests WHERE {where}", params)
     if not found["n"]:
         return dataset, 0
-    ids = await store.fetch(f"SELECT DISTINCT request_id FROM requests WHERE {where} "
-                            "AND request_id IS NOT NULL", params)
+    # Only ingested records are claimed: a dataset of uploads has nothing to release (and
+    # a deletion of millions of its rows reads no ids).
+    claimed = await session.scalar(select(IngestedRequest.request_key).where(
+        IngestedRequest.dataset_id == dataset_id).limit(1))
+    ids = [] if claimed is None else await store.fetch(
+        f"SELECT DISTINCT request_id FROM requests WHERE {where} AND request_id IS NOT NULL",
+        params)
     await store.delete_requests(dataset_id, where, params)
     await _release(session, dataset_id, {_key_of(row["request_id"]) for row in ids})
     [left] = await store.fetch(
