@@ -66,6 +66,7 @@ function readFilters() {
  * the dashboard and the first page of its requests. */
 async function show(query, { address = true } = {}) {
   state.query = query;
+  state.requests = null;  // until this slice's board is in
   $("dash-delete").hidden = !query.toString();  // the whole dataset goes from Datasets
   if (address) {
     const tail = query.toString();
