@@ -47,14 +47,22 @@ class Owner:
 
 
 def _apply(dataset: Dataset, result: ImportResult) -> None:
-    """Refresh the catalogue row from the store's view of the whole dataset; rows that
-    changed make a new version (whose analysis is computed anew)."""
-    if result.dataset_rows != dataset.rows or result.inserted_rows:
+    """Refresh the catalogue row from the store's view of the whole dataset after an
+    import."""
+    _refresh(dataset, result.dataset_rows, result.first_ts, result.last_ts,
+             result.total_cost_usd, changed=bool(result.inserted_rows))
+
+
+def _refresh(dataset: Dataset, rows: int, first_ts: datetime | None,
+             last_ts: datetime | None, total_cost_usd: float, *, changed: bool) -> None:
+    """The catalogue row as the store now sees the whole dataset; rows that changed make
+    a new version (whose analysis is computed anew)."""
+    if rows != dataset.rows or changed:
         dataset.version = (dataset.version or 0) + 1
-    dataset.rows = result.dataset_rows
-    dataset.first_ts = result.first_ts
-    dataset.last_ts = result.last_ts
-    dataset.total_cost_usd = result.total_cost_usd
+    dataset.rows = rows
+    dataset.first_ts = first_ts
+    dataset.last_ts = last_ts
+    dataset.total_cost_usd = total_cost_usd
 
 
 def check_format(fmt: str) -> None:
@@ -281,10 +289,8 @@ async def delete_requests(
         "SELECT count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts, "
         "coalesce(sum(cost_usd), 0)::DOUBLE AS cost FROM requests WHERE dataset_id = ?",
         [dataset_id])
-    dataset.version = (dataset.version or 0) + 1
-    dataset.rows = int(left["n"])
-    dataset.first_ts, dataset.last_ts = _utc(left["first_ts"]), _utc(left["last_ts"])
-    dataset.total_cost_usd = float(left["cost"])
+    _refresh(dataset, int(left["n"]), _utc(left["first_ts"]), _utc(left["last_ts"]),
+             float(left["cost"]), changed=True)
     await session.flush()
     return dataset, int(found["n"])
 

@@ -221,11 +221,14 @@ class ClickHouseStore:
         await asyncio.to_thread(run)
 
     async def delete_requests(self, dataset_id: str, where: str, params: list[Any]) -> None:
-        # Bound here, as literals: a DELETE is not a query `translate` reads. The
-        # conditions are the simple comparisons `fetch` takes, the same in both dialects.
-        bound = where.replace("{", "{{").replace("}", "}}").replace("?", "{}")
-        condition = (f"dataset_id = {literal(dataset_id)} AND ("
-                     + bound.format(*(literal(p) for p in params)) + ")")
+        # The conditions translated and bound as a query's are; the statement itself is
+        # delete_sql's (the local table, on every node of a cluster).
+        translated = translate(f"DELETE FROM {TABLE} WHERE dataset_id = ? AND ({where})")
+        bound = translated.bind([dataset_id, *params])
+        head = f"DELETE FROM {TABLE} WHERE "
+        if not bound.startswith(head):
+            raise UnsupportedSQL(f"cannot delete with these conditions: {translated.sql}")
+        condition = bound.removeprefix(head)
 
         def run() -> None:
             self.executor.execute(delete_sql(self.target, dataset_id, condition))
